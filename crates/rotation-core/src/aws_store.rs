@@ -1,0 +1,139 @@
+//! [`SecretStore`] over the AWS SDK.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::error::DisplayErrorContext;
+
+use crate::redact::{Secret, sanitize};
+use crate::store::{AWSCURRENT, AWSPENDING, SecretMetadata, SecretStore, StoreError};
+
+/// Bounds on every Secrets Manager call, so an endpoint that cannot be reached (a VPC with
+/// neither a Secrets Manager endpoint nor NAT, the most common misconfiguration) fails with a
+/// clear timeout well inside the Lambda timeout instead of hanging until it.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(12);
+
+#[derive(Debug, Clone)]
+pub struct AwsSecretStore {
+    client: Client,
+}
+
+impl AwsSecretStore {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// A client configured from the environment (region, credentials, `AWS_ENDPOINT_URL`),
+    /// with bounded timeouts. Build it once per process: it holds the connection pool.
+    pub async fn from_env() -> Self {
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+            .operation_timeout(OPERATION_TIMEOUT)
+            .build();
+        let config = aws_config::from_env().timeout_config(timeouts).load().await;
+        Self::new(Client::new(&config))
+    }
+}
+
+fn api_error<E>(operation: &'static str, err: E) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    StoreError::Api {
+        operation,
+        message: sanitize(&DisplayErrorContext(&err).to_string()),
+    }
+}
+
+#[async_trait]
+impl SecretStore for AwsSecretStore {
+    async fn describe(&self, secret_id: &str) -> Result<SecretMetadata, StoreError> {
+        let out = self
+            .client
+            .describe_secret()
+            .secret_id(secret_id)
+            .send()
+            .await
+            .map_err(|e| api_error("DescribeSecret", e))?;
+        Ok(SecretMetadata {
+            rotation_enabled: out.rotation_enabled().unwrap_or(false),
+            versions: out
+                .version_ids_to_stages()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+        })
+    }
+
+    async fn get_value(
+        &self,
+        secret_id: &str,
+        stage: &str,
+        version_id: Option<&str>,
+    ) -> Result<Option<Secret>, StoreError> {
+        let result = self
+            .client
+            .get_secret_value()
+            .secret_id(secret_id)
+            .version_stage(stage)
+            .set_version_id(version_id.map(str::to_owned))
+            .send()
+            .await;
+        match result {
+            Ok(out) => match (out.secret_string(), out.secret_binary()) {
+                (Some(text), _) => Ok(Some(Secret::new(text))),
+                (None, Some(_)) => Err(StoreError::Binary),
+                (None, None) => Ok(None),
+            },
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(api_error("GetSecretValue", err)),
+        }
+    }
+
+    async fn put_pending(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+        value: &Secret,
+        rotation_token: Option<&Secret>,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_secret_value()
+            .secret_id(secret_id)
+            .client_request_token(version_id)
+            .secret_string(value.expose())
+            .version_stages(AWSPENDING)
+            .set_rotation_token(rotation_token.map(|t| t.expose().to_owned()))
+            .send()
+            .await
+            .map_err(|e| api_error("PutSecretValue", e))?;
+        Ok(())
+    }
+
+    async fn move_current(
+        &self,
+        secret_id: &str,
+        to_version: &str,
+        from_version: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_secret_version_stage()
+            .secret_id(secret_id)
+            .version_stage(AWSCURRENT)
+            .move_to_version_id(to_version)
+            .remove_from_version_id(from_version)
+            .send()
+            .await
+            .map_err(|e| api_error("UpdateSecretVersionStage", e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,70 @@
+//! What a rotation function must provide for its own kind of credential.
+//!
+//! The core owns Secrets Manager (labels, tokens, pre-checks, idempotency of createSecret and
+//! finishSecret); an engine never sees a staging label. It only builds a pending value,
+//! applies it to its server, and proves it works.
+
+use async_trait::async_trait;
+
+use crate::error::RotationError;
+use crate::redact::Secret;
+use crate::store::SecretStore;
+
+/// Facts about the invocation an engine may need: which secret (for error messages), and the
+/// store, for engines that read a second secret such as an administrator's.
+pub struct StepContext<'a> {
+    pub secret_id: &'a str,
+    pub store: &'a dyn SecretStore,
+}
+
+impl StepContext<'_> {
+    /// The error for a stored value the engine cannot use.
+    pub fn malformed(&self, stage: &str, reason: impl Into<String>) -> RotationError {
+        RotationError::MalformedSecret {
+            secret: crate::redact::sanitize(self.secret_id),
+            stage: stage.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The values setSecret works from.
+pub struct Versions<'a> {
+    pub current: &'a Secret,
+    pub pending: &'a Secret,
+    /// AWSPREVIOUS, when the secret has one; used when a failed rotation already moved the
+    /// server to a password that AWSCURRENT no longer holds.
+    pub previous: Option<&'a Secret>,
+}
+
+/// What setSecret found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The server now accepts the pending credentials because this call changed it.
+    Changed,
+    /// The server already accepted them (a retry after a crash or timeout); nothing was changed.
+    AlreadyInPlace,
+}
+
+#[async_trait]
+pub trait Engine: Send + Sync {
+    /// Short name for logs and messages ("postgres").
+    fn name(&self) -> &'static str;
+
+    /// Builds the pending value from the current one, keeping every field it does not own.
+    /// Must validate `current` completely: a value that this engine could not later apply is
+    /// rejected here, before anything is stored.
+    fn build_pending(&self, ctx: &StepContext<'_>, current: &Secret)
+    -> Result<Secret, RotationError>;
+
+    /// Makes the server accept the pending credentials. Called again after any failure,
+    /// including one half way through, so it must first check whether the work is done.
+    async fn apply(
+        &self,
+        ctx: &StepContext<'_>,
+        versions: &Versions<'_>,
+    ) -> Result<Applied, RotationError>;
+
+    /// Proves the pending credentials work. Must change nothing.
+    async fn verify(&self, ctx: &StepContext<'_>, pending: &Secret) -> Result<(), RotationError>;
+}

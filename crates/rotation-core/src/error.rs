@@ -1,0 +1,113 @@
+//! The one error type every step returns, and how it reaches Lambda.
+//!
+//! Each variant names the problem well enough for an operator to act on it from the Lambda
+//! error alone. Messages carry identifiers (secret ARN, version id, user name, host) but never
+//! a secret value; messages from servers are scrubbed by the engine before they get here.
+
+use lambda_runtime::Diagnostic;
+
+/// Which part of a database or key-service conversation failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The server answered and refused the credentials.
+    LoginRefused,
+    /// No connection could be opened (DNS, refused port, network).
+    Unreachable,
+    /// The TLS handshake or certificate verification failed, or TLS was required and absent.
+    Tls,
+    /// The server did not answer within the configured bound.
+    Timeout,
+    /// Connected and logged in, but a statement failed.
+    Statement,
+}
+
+impl FailureKind {
+    pub fn error_type(self) -> &'static str {
+        match self {
+            Self::LoginRefused => "LoginRefused",
+            Self::Unreachable => "ServerUnreachable",
+            Self::Tls => "TlsFailure",
+            Self::Timeout => "Timeout",
+            Self::Statement => "StatementFailed",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RotationError {
+    #[error("malformed rotation event: {0}")]
+    InvalidEvent(String),
+
+    #[error("secret {secret} is not enabled for rotation")]
+    RotationNotEnabled { secret: String },
+
+    #[error("secret version {version} has no stage for rotation of secret {secret}")]
+    VersionNotStaged { secret: String, version: String },
+
+    #[error("secret version {version} is not set as AWSPENDING for rotation of secret {secret}")]
+    VersionNotPending { secret: String, version: String },
+
+    #[error("secret {secret} has no {stage} value")]
+    MissingValue { secret: String, stage: String },
+
+    #[error("the {stage} value of secret {secret} is malformed: {reason}")]
+    MalformedSecret {
+        secret: String,
+        stage: String,
+        reason: String,
+    },
+
+    #[error("secret {secret} is for engine {found:?}, but this function rotates {expected}")]
+    WrongEngine {
+        secret: String,
+        found: String,
+        expected: &'static str,
+    },
+
+    #[error("the pending {field} differs from the current {field} for secret {secret}; refusing to rotate")]
+    PendingMismatch { secret: String, field: &'static str },
+
+    #[error("{detail}")]
+    Server { kind: FailureKind, detail: String },
+
+    #[error("unable to log in with the pending, current or previous secret: {attempts}")]
+    NoWorkingCredentials { attempts: String },
+
+    #[error("Secrets Manager {operation} failed: {message}")]
+    SecretsManager {
+        operation: &'static str,
+        message: String,
+    },
+
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+impl RotationError {
+    /// The Lambda `errorType`: a stable name per problem, so alarms can match on it.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::InvalidEvent(_) => "InvalidEvent",
+            Self::RotationNotEnabled { .. } => "RotationNotEnabled",
+            Self::VersionNotStaged { .. } => "VersionNotStaged",
+            Self::VersionNotPending { .. } => "VersionNotPending",
+            Self::MissingValue { .. } => "MissingSecretValue",
+            Self::MalformedSecret { .. } => "MalformedSecret",
+            Self::WrongEngine { .. } => "WrongEngine",
+            Self::PendingMismatch { .. } => "PendingMismatch",
+            Self::Server { kind, .. } => kind.error_type(),
+            Self::NoWorkingCredentials { .. } => "NoWorkingCredentials",
+            Self::SecretsManager { .. } => "SecretsManagerError",
+            Self::Config(_) => "ConfigurationError",
+        }
+    }
+}
+
+impl From<RotationError> for Diagnostic {
+    fn from(error: RotationError) -> Self {
+        Diagnostic {
+            error_type: error.error_type().to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! Running a [`Rotator`] as a Lambda function.
+
+use std::sync::Arc;
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+use crate::engine::Engine;
+use crate::error::RotationError;
+use crate::rotator::Rotator;
+use crate::store::SecretStore;
+
+/// Serves rotation events until the runtime stops the process.
+pub async fn serve<S, E>(rotator: Rotator<S, E>) -> Result<(), lambda_runtime::Error>
+where
+    S: SecretStore + 'static,
+    E: Engine + 'static,
+{
+    let rotator = Arc::new(rotator);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let rotator = Arc::clone(&rotator);
+        async move { rotator.handle(&event.payload).await }
+    }))
+    .await
+}
+
+/// Answers every event with a configuration error found at start-up, so each invocation
+/// reports the bad setting by name instead of the process dying during init.
+pub async fn serve_error(error: RotationError) -> Result<(), lambda_runtime::Error> {
+    tracing::error!(error_type = error.error_type(), error = %error, "cannot rotate");
+    let message = error.to_string();
+    lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
+        let message = message.clone();
+        async move { Err::<Value, _>(RotationError::Config(message)) }
+    }))
+    .await
+}

@@ -1,0 +1,227 @@
+//! The rotation state machine: AWS's pre-checks, step dispatch, and the generic
+//! createSecret and finishSecret.
+
+use serde_json::{Value, json};
+use tracing::{Instrument, error, info, info_span, warn};
+
+use crate::engine::{Applied, Engine, StepContext, Versions};
+use crate::error::RotationError;
+use crate::event::{RotationEvent, Step};
+use crate::redact::{Secret, sanitize};
+use crate::store::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretStore, StoreError};
+
+/// What a step did; returned to the caller so a hand invocation shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The version is already AWSCURRENT: the rotation finished earlier.
+    AlreadyCurrent,
+    /// createSecret stored a new AWSPENDING value.
+    Created,
+    /// createSecret found the AWSPENDING value already stored.
+    PendingExists,
+    /// setSecret changed the server.
+    Applied,
+    /// setSecret found the server already accepting the pending value.
+    AlreadyApplied,
+    /// testSecret logged in with the pending value.
+    Tested,
+    /// finishSecret moved AWSCURRENT to the new version.
+    Finished,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AlreadyCurrent => "already-current",
+            Self::Created => "created",
+            Self::PendingExists => "pending-exists",
+            Self::Applied => "applied",
+            Self::AlreadyApplied => "already-applied",
+            Self::Tested => "tested",
+            Self::Finished => "finished",
+        }
+    }
+}
+
+pub struct Rotator<S, E> {
+    store: S,
+    engine: E,
+}
+
+impl<S: SecretStore, E: Engine> Rotator<S, E> {
+    pub fn new(store: S, engine: E) -> Self {
+        Self { store, engine }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn engine(&self) -> &E {
+        &self.engine
+    }
+
+    /// Entry point for a raw Lambda payload. The answer names the step and its outcome.
+    pub async fn handle(&self, payload: &Value) -> Result<Value, RotationError> {
+        let event = RotationEvent::from_json(payload).inspect_err(|e| {
+            error!(error_type = e.error_type(), error = %e, "rejected the event");
+        })?;
+        let outcome = self.run(&event).await?;
+        Ok(json!({ "step": event.step.as_str(), "outcome": outcome.as_str() }))
+    }
+
+    pub async fn run(&self, event: &RotationEvent) -> Result<Outcome, RotationError> {
+        let span = info_span!(
+            "rotation",
+            engine = self.engine.name(),
+            step = event.step.as_str(),
+            secret = %sanitize(&event.secret_id),
+            version = %sanitize(&event.token),
+        );
+        async {
+            let result = self.run_step(event).await;
+            match &result {
+                Ok(outcome) => info!(outcome = outcome.as_str(), "step done"),
+                Err(e) => error!(error_type = e.error_type(), error = %e, "step failed"),
+            }
+            result
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn run_step(&self, event: &RotationEvent) -> Result<Outcome, RotationError> {
+        let secret = sanitize(&event.secret_id);
+        let version = sanitize(&event.token);
+        let metadata = self
+            .store
+            .describe(&event.secret_id)
+            .await
+            .map_err(|e| self.store_error(&event.secret_id, "metadata", e))?;
+        if !metadata.rotation_enabled {
+            return Err(RotationError::RotationNotEnabled { secret });
+        }
+        let Some(stages) = metadata.stages_of(&event.token) else {
+            return Err(RotationError::VersionNotStaged { secret, version });
+        };
+        if stages.iter().any(|s| s == AWSCURRENT) {
+            info!("version is already AWSCURRENT; nothing to do");
+            return Ok(Outcome::AlreadyCurrent);
+        }
+        if !stages.iter().any(|s| s == AWSPENDING) {
+            return Err(RotationError::VersionNotPending { secret, version });
+        }
+        let ctx = StepContext {
+            secret_id: &event.secret_id,
+            store: &self.store,
+        };
+        match event.step {
+            Step::CreateSecret => self.create(&ctx, event).await,
+            Step::SetSecret => self.set(&ctx, &event.token).await,
+            Step::TestSecret => {
+                let pending = self.required(&ctx, AWSPENDING, Some(&event.token)).await?;
+                self.engine.verify(&ctx, &pending).await?;
+                Ok(Outcome::Tested)
+            }
+            Step::FinishSecret => {
+                let holder = metadata.version_with_stage(AWSCURRENT).ok_or_else(|| {
+                    RotationError::MissingValue {
+                        secret: sanitize(&event.secret_id),
+                        stage: AWSCURRENT.into(),
+                    }
+                })?;
+                self.store
+                    .move_current(&event.secret_id, &event.token, holder)
+                    .await
+                    .map_err(|e| self.store_error(&event.secret_id, AWSCURRENT, e))?;
+                info!(previous_version = %sanitize(holder), "moved AWSCURRENT to the new version");
+                Ok(Outcome::Finished)
+            }
+        }
+    }
+
+    async fn create(
+        &self,
+        ctx: &StepContext<'_>,
+        event: &RotationEvent,
+    ) -> Result<Outcome, RotationError> {
+        let current = self.required(ctx, AWSCURRENT, None).await?;
+        let pending = self.engine.build_pending(ctx, &current)?;
+        if self.fetch(ctx, AWSPENDING, Some(&event.token)).await?.is_some() {
+            info!("AWSPENDING value already stored; nothing to do");
+            return Ok(Outcome::PendingExists);
+        }
+        self.store
+            .put_pending(
+                ctx.secret_id,
+                &event.token,
+                &pending,
+                event.rotation_token.as_ref(),
+            )
+            .await
+            .map_err(|e| self.store_error(ctx.secret_id, AWSPENDING, e))?;
+        info!("stored a new AWSPENDING value");
+        Ok(Outcome::Created)
+    }
+
+    async fn set(&self, ctx: &StepContext<'_>, token: &str) -> Result<Outcome, RotationError> {
+        let current = self.required(ctx, AWSCURRENT, None).await?;
+        let pending = self.required(ctx, AWSPENDING, Some(token)).await?;
+        // A missing or unreadable AWSPREVIOUS only means one fewer credential to try.
+        let previous = match self.fetch(ctx, AWSPREVIOUS, None).await {
+            Ok(previous) => previous,
+            Err(e) => {
+                warn!(error = %e, "ignoring AWSPREVIOUS");
+                None
+            }
+        };
+        let versions = Versions {
+            current: &current,
+            pending: &pending,
+            previous: previous.as_ref(),
+        };
+        Ok(match self.engine.apply(ctx, &versions).await? {
+            Applied::Changed => Outcome::Applied,
+            Applied::AlreadyInPlace => Outcome::AlreadyApplied,
+        })
+    }
+
+    async fn fetch(
+        &self,
+        ctx: &StepContext<'_>,
+        stage: &str,
+        version: Option<&str>,
+    ) -> Result<Option<Secret>, RotationError> {
+        self.store
+            .get_value(ctx.secret_id, stage, version)
+            .await
+            .map_err(|e| self.store_error(ctx.secret_id, stage, e))
+    }
+
+    async fn required(
+        &self,
+        ctx: &StepContext<'_>,
+        stage: &str,
+        version: Option<&str>,
+    ) -> Result<Secret, RotationError> {
+        self.fetch(ctx, stage, version)
+            .await?
+            .ok_or_else(|| RotationError::MissingValue {
+                secret: sanitize(ctx.secret_id),
+                stage: stage.to_owned(),
+            })
+    }
+
+    fn store_error(&self, secret_id: &str, stage: &str, error: StoreError) -> RotationError {
+        match error {
+            StoreError::Binary => RotationError::MalformedSecret {
+                secret: sanitize(secret_id),
+                stage: stage.to_owned(),
+                reason: error.to_string(),
+            },
+            StoreError::Api { operation, message } => {
+                RotationError::SecretsManager { operation, message }
+            }
+        }
+    }
+}
