@@ -225,3 +225,7 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "rotator_tests.rs"]
+mod tests;
