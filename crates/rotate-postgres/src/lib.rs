@@ -1,0 +1,17 @@
+//! Secrets Manager rotation for PostgreSQL credentials, single-user strategy.
+//!
+//! A drop-in replacement for AWS's `SecretsManagerRDSPostgreSQLRotationSingleUser` template:
+//! it reads the same secret JSON (plus the `user` / `database` key names), and fixes what
+//! that template does silently: TLS fallback, swallowed login errors, plaintext passwords in
+//! `ALTER ROLE` statements.
+
+mod connect;
+mod engine;
+mod secret;
+mod settings;
+mod sql;
+mod tls;
+
+pub use engine::PostgresEngine;
+pub use settings::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXCLUDED_CHARACTERS, Settings};
+pub use tls::TlsPolicy;
