@@ -1,0 +1,31 @@
+//! Real servers for the end-to-end tests: a throwaway PostgreSQL cluster with SCRAM
+//! authentication and moto as the Secrets Manager API, both on 127.0.0.1.
+//!
+//! Each server is started once per test binary and stopped by a watchdog process when the
+//! binary exits (its standard input closes), however the binary ends.
+
+mod capture;
+mod moto;
+mod postgres;
+mod process;
+mod secrets;
+
+pub use capture::LogCapture;
+pub use moto::{Moto, moto};
+pub use postgres::{PgCluster, postgres};
+pub use secrets::SecretsManager;
+
+/// A name no other test in this run uses.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
+}
+
+/// The workspace root, where `.venv` and `tests/` live.
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// rustls needs one process-wide crypto provider when two are linked in.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}

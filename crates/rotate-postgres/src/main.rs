@@ -1,11 +1,11 @@
 use rotate_postgres::PostgresEngine;
-use rotation_core::{AwsSecretStore, Rotator, serve, serve_error};
+use rotation_core::{AwsSecretStore, Rotator, init_tracing, serve, serve_error};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     // Both aws-lc-rs and ring are linked in; rustls needs to be told which one to use.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    lambda_runtime::tracing::init_default_subscriber();
+    init_tracing();
     let store = AwsSecretStore::from_env().await;
     match PostgresEngine::from_env() {
         Ok(engine) => serve(Rotator::new(store, engine)).await,

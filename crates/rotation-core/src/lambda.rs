@@ -10,6 +10,20 @@ use crate::error::RotationError;
 use crate::rotator::Rotator;
 use crate::store::SecretStore;
 
+/// Lambda's default subscriber (it honours `AWS_LAMBDA_LOG_LEVEL`, `RUST_LOG` and
+/// `AWS_LAMBDA_LOG_FORMAT`), made safe for rotation: see [`quiet_statement_logs`].
+pub fn init_tracing() {
+    lambda_runtime::tracing::init_default_subscriber();
+    quiet_statement_logs();
+}
+
+/// Caps records from crates that log through the `log` facade at INFO, whatever level is
+/// asked for: tokio-postgres logs every statement's text at DEBUG, and an `ALTER ROLE`
+/// statement carries the new password's verifier.
+pub fn quiet_statement_logs() {
+    log::set_max_level(log::LevelFilter::Info);
+}
+
 /// Serves rotation events until the runtime stops the process.
 pub async fn serve<S, E>(rotator: Rotator<S, E>) -> Result<(), lambda_runtime::Error>
 where

@@ -21,7 +21,7 @@ pub use aws_store::AwsSecretStore;
 pub use engine::{Applied, Engine, StepContext, Versions};
 pub use error::{FailureKind, RotationError};
 pub use event::{RotationEvent, Step};
-pub use lambda::{serve, serve_error};
+pub use lambda::{init_tracing, quiet_statement_logs, serve, serve_error};
 pub use memory_store::InMemorySecretStore;
 pub use password::{DEFAULT_LENGTH, PasswordPolicy};
 pub use redact::{REDACTED, Secret, sanitize, scrub};
