@@ -25,7 +25,10 @@ impl LogCapture {
             .with_ansi(false)
             .with_writer(capture.clone())
             .finish();
-        (capture.clone(), tracing::subscriber::set_default(subscriber))
+        (
+            capture.clone(),
+            tracing::subscriber::set_default(subscriber),
+        )
     }
 
     pub fn text(&self) -> String {

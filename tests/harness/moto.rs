@@ -35,7 +35,10 @@ fn start() -> Moto {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap_or_else(|e| {
-            panic!("cannot start moto with {}: {e} (run `make test`, which creates the venv)", python.display())
+            panic!(
+                "cannot start moto with {}: {e} (run `make test`, which creates the venv)",
+                python.display()
+            )
         });
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())

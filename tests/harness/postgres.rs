@@ -62,7 +62,11 @@ fn server_command(program: &Path) -> Command {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl PgCluster {
@@ -74,13 +78,25 @@ impl PgCluster {
         let superuser_password = uuid::Uuid::new_v4().simple().to_string();
         std::fs::write(dir.join("pwfile"), &superuser_password).unwrap();
         if running_as_root() {
-            run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir), "chown the cluster directory");
+            run(
+                Command::new("chown")
+                    .args(["-R", "postgres:postgres"])
+                    .arg(&dir),
+                "chown the cluster directory",
+            );
         }
         run(
             server_command(&bin.join("initdb"))
                 .arg("-D")
                 .arg(&data)
-                .args(["-U", "postgres", "--auth=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"])
+                .args([
+                    "-U",
+                    "postgres",
+                    "--auth=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ])
                 .arg(format!("--pwfile={}", dir.join("pwfile").display())),
             "initdb",
         );
@@ -118,7 +134,11 @@ impl PgCluster {
             shell_quote(&data.to_string_lossy()),
             shell_quote(&dir.to_string_lossy())
         ));
-        Self { port, superuser_password, dir }
+        Self {
+            port,
+            superuser_password,
+            dir,
+        }
     }
 
     /// Everything the server logged, statements included (`log_statement = 'all'`).
@@ -126,7 +146,11 @@ impl PgCluster {
         std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
     }
 
-    pub async fn connect(&self, user: &str, password: &str) -> Result<Client, tokio_postgres::Error> {
+    pub async fn connect(
+        &self,
+        user: &str,
+        password: &str,
+    ) -> Result<Client, tokio_postgres::Error> {
         let (client, connection) = tokio_postgres::Config::new()
             .host("127.0.0.1")
             .port(self.port)
@@ -140,7 +164,9 @@ impl PgCluster {
     }
 
     pub async fn superuser(&self) -> Client {
-        self.connect("postgres", &self.superuser_password).await.expect("superuser login")
+        self.connect("postgres", &self.superuser_password)
+            .await
+            .expect("superuser login")
     }
 
     /// Creates a login role. The password travels as a SCRAM verifier, so that test set-up

@@ -25,7 +25,10 @@ pub fn on_exit(script: &str) {
 
 /// Keeps a child alive until this process exits; its standard input closes then.
 pub fn keep_until_exit(mut child: Child) {
-    let stdin = child.stdin.take().expect("child was spawned with a piped stdin");
+    let stdin = child
+        .stdin
+        .take()
+        .expect("child was spawned with a piped stdin");
     LIFELINES.lock().unwrap().push((child, stdin));
 }
 

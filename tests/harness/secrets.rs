@@ -30,7 +30,10 @@ impl SecretsManager {
             .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
             .load()
             .await;
-        Self { client: Client::new(&config), lambda_arn: moto.lambda_arn.clone() }
+        Self {
+            client: Client::new(&config),
+            lambda_arn: moto.lambda_arn.clone(),
+        }
     }
 
     pub fn store(&self) -> AwsSecretStore {
@@ -39,12 +42,26 @@ impl SecretsManager {
 
     /// Creates a secret and returns its ARN.
     pub async fn create(&self, name: &str, value: &str) -> String {
-        let out = self.client.create_secret().name(name).secret_string(value).send().await.unwrap();
+        let out = self
+            .client
+            .create_secret()
+            .name(name)
+            .secret_string(value)
+            .send()
+            .await
+            .unwrap();
         out.arn().unwrap().to_owned()
     }
 
     pub async fn create_binary(&self, name: &str, value: &[u8]) -> String {
-        let out = self.client.create_secret().name(name).secret_binary(Blob::new(value)).send().await.unwrap();
+        let out = self
+            .client
+            .create_secret()
+            .name(name)
+            .secret_binary(Blob::new(value))
+            .send()
+            .await
+            .unwrap();
         out.arn().unwrap().to_owned()
     }
 
@@ -56,7 +73,11 @@ impl SecretsManager {
             .rotate_secret()
             .secret_id(secret_id)
             .rotation_lambda_arn(&self.lambda_arn)
-            .rotation_rules(RotationRulesType::builder().automatically_after_days(30).build())
+            .rotation_rules(
+                RotationRulesType::builder()
+                    .automatically_after_days(30)
+                    .build(),
+            )
             .send()
             .await
             .unwrap();
@@ -76,21 +97,46 @@ impl SecretsManager {
     }
 
     pub async fn cancel_rotation(&self, secret_id: &str) {
-        self.client.cancel_rotate_secret().secret_id(secret_id).send().await.unwrap();
+        self.client
+            .cancel_rotate_secret()
+            .secret_id(secret_id)
+            .send()
+            .await
+            .unwrap();
     }
 
     /// Adds a new AWSCURRENT value, as `PutSecretValue` without stages does.
     pub async fn put_current(&self, secret_id: &str, value: &str) {
-        self.client.put_secret_value().secret_id(secret_id).secret_string(value).send().await.unwrap();
+        self.client
+            .put_secret_value()
+            .secret_id(secret_id)
+            .secret_string(value)
+            .send()
+            .await
+            .unwrap();
     }
 
     pub async fn value(&self, secret_id: &str, stage: &str) -> Option<serde_json::Value> {
-        let out = self.client.get_secret_value().secret_id(secret_id).version_stage(stage).send().await.ok()?;
-        out.secret_string().map(|s| serde_json::from_str(s).unwrap_or_else(|_| s.into()))
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(secret_id)
+            .version_stage(stage)
+            .send()
+            .await
+            .ok()?;
+        out.secret_string()
+            .map(|s| serde_json::from_str(s).unwrap_or_else(|_| s.into()))
     }
 
     pub async fn stages(&self, secret_id: &str) -> BTreeMap<String, Vec<String>> {
-        let out = self.client.describe_secret().secret_id(secret_id).send().await.unwrap();
+        let out = self
+            .client
+            .describe_secret()
+            .secret_id(secret_id)
+            .send()
+            .await
+            .unwrap();
         out.version_ids_to_stages()
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default()

@@ -30,7 +30,10 @@ pub struct LoginFailure {
 
 impl From<LoginFailure> for RotationError {
     fn from(f: LoginFailure) -> Self {
-        RotationError::Server { kind: f.kind, detail: f.detail }
+        RotationError::Server {
+            kind: f.kind,
+            detail: f.detail,
+        }
     }
 }
 
@@ -69,7 +72,11 @@ impl Login<'_> {
             .password(self.password.expose())
             .application_name("secrets-manager-rotation")
             .connect_timeout(timeout)
-            .ssl_mode(if tls { SslMode::Require } else { SslMode::Disable });
+            .ssl_mode(if tls {
+                SslMode::Require
+            } else {
+                SslMode::Disable
+            });
         let connecting = async {
             if tls {
                 let (client, connection) = config.connect(verifying_connector()).await?;
@@ -105,7 +112,10 @@ impl Login<'_> {
 }
 
 /// The error with its whole cause chain, every given secret scrubbed out.
-pub fn error_text<'a>(error: &tokio_postgres::Error, secrets: impl IntoIterator<Item = &'a Secret>) -> String {
+pub fn error_text<'a>(
+    error: &tokio_postgres::Error,
+    secrets: impl IntoIterator<Item = &'a Secret>,
+) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -136,7 +146,10 @@ fn classify(error: &tokio_postgres::Error) -> FailureKind {
             return FailureKind::Tls;
         }
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<rustls::Error>())
+            {
                 return FailureKind::Tls;
             }
             if io.kind() == std::io::ErrorKind::TimedOut {

@@ -43,7 +43,11 @@ impl PostgresEngine {
 
 /// The pending version must point at the same role on the same server as the current one;
 /// otherwise a tampered pending value could make us change some other role's password.
-fn ensure_same_target(ctx: &StepContext<'_>, current: &PgSecret, pending: &PgSecret) -> Result<(), RotationError> {
+fn ensure_same_target(
+    ctx: &StepContext<'_>,
+    current: &PgSecret,
+    pending: &PgSecret,
+) -> Result<(), RotationError> {
     let field = if current.username != pending.username {
         "username"
     } else if current.host != pending.host {
@@ -53,7 +57,10 @@ fn ensure_same_target(ctx: &StepContext<'_>, current: &PgSecret, pending: &PgSec
     } else {
         return Ok(());
     };
-    Err(RotationError::PendingMismatch { secret: sanitize(ctx.secret_id), field })
+    Err(RotationError::PendingMismatch {
+        secret: sanitize(ctx.secret_id),
+        field,
+    })
 }
 
 #[async_trait]
@@ -62,29 +69,41 @@ impl Engine for PostgresEngine {
         "postgres"
     }
 
-    fn build_pending(&self, ctx: &StepContext<'_>, current: &Secret) -> Result<Secret, RotationError> {
+    fn build_pending(
+        &self,
+        ctx: &StepContext<'_>,
+        current: &Secret,
+    ) -> Result<Secret, RotationError> {
         let current = PgSecret::parse(ctx, AWSCURRENT, current)?;
         let password = self.settings.password_policy.generate()?;
         Ok(current.with_password(&password))
     }
 
-    async fn apply(&self, ctx: &StepContext<'_>, versions: &Versions<'_>) -> Result<Applied, RotationError> {
+    async fn apply(
+        &self,
+        ctx: &StepContext<'_>,
+        versions: &Versions<'_>,
+    ) -> Result<Applied, RotationError> {
         let current = PgSecret::parse(ctx, AWSCURRENT, versions.current)?;
         let pending = PgSecret::parse(ctx, AWSPENDING, versions.pending)?;
         ensure_same_target(ctx, &current, &pending)?;
 
-        let mut candidates = vec![(AWSPENDING, &pending.password), (AWSCURRENT, &current.password)];
-        let previous = versions.previous.and_then(|value| match PgSecret::parse(ctx, AWSPREVIOUS, value) {
-            Ok(previous) => Some(previous),
-            Err(e) => {
-                warn!(error = %e, "AWSPREVIOUS cannot be used");
-                None
-            }
-        });
-        if let Some(previous) = &previous {
-            if previous.password != current.password {
-                candidates.push((AWSPREVIOUS, &previous.password));
-            }
+        let mut candidates = vec![
+            (AWSPENDING, &pending.password),
+            (AWSCURRENT, &current.password),
+        ];
+        let previous =
+            versions
+                .previous
+                .and_then(|value| match PgSecret::parse(ctx, AWSPREVIOUS, value) {
+                    Ok(previous) => Some(previous),
+                    Err(e) => {
+                        warn!(error = %e, "AWSPREVIOUS cannot be used");
+                        None
+                    }
+                });
+        if let Some(previous) = previous.as_ref().filter(|p| p.password != current.password) {
+            candidates.push((AWSPREVIOUS, &previous.password));
         }
 
         let mut refused = Vec::new();
@@ -95,15 +114,19 @@ impl Engine for PostgresEngine {
                     return Ok(Applied::AlreadyInPlace);
                 }
                 Ok(client) => {
-                    let (statement, verifier) = sql::set_password(&pending.username, &pending.password);
-                    client.batch_execute(&statement).await.map_err(|e| RotationError::Server {
-                        kind: FailureKind::Statement,
-                        detail: format!(
-                            "changing the password of role \"{}\" failed: {}",
-                            pending.username,
-                            error_text(&e, [password, &pending.password, &verifier])
-                        ),
-                    })?;
+                    let (statement, verifier) =
+                        sql::set_password(&pending.username, &pending.password);
+                    client
+                        .batch_execute(&statement)
+                        .await
+                        .map_err(|e| RotationError::Server {
+                            kind: FailureKind::Statement,
+                            detail: format!(
+                                "changing the password of role \"{}\" failed: {}",
+                                pending.username,
+                                error_text(&e, [password, &pending.password, &verifier])
+                            ),
+                        })?;
                     info!(logged_in_with = stage, role = %sanitize(&pending.username), "set the pending password");
                     return Ok(Applied::Changed);
                 }
@@ -116,21 +139,31 @@ impl Engine for PostgresEngine {
                 Err(f) => return Err(f.into()),
             }
         }
-        Err(RotationError::NoWorkingCredentials { attempts: scrub(&refused.join("; "), [&pending.password]) })
+        Err(RotationError::NoWorkingCredentials {
+            attempts: scrub(&refused.join("; "), [&pending.password]),
+        })
     }
 
     async fn verify(&self, ctx: &StepContext<'_>, pending: &Secret) -> Result<(), RotationError> {
         let pending = PgSecret::parse(ctx, AWSPENDING, pending)?;
         let client = self.login(&pending, &pending.password).await?;
-        let row = client.query_one(sql::WHO_AM_I, &[]).await.map_err(|e| RotationError::Server {
-            kind: FailureKind::Statement,
-            detail: format!("test query failed: {}", error_text(&e, [&pending.password])),
-        })?;
+        let row =
+            client
+                .query_one(sql::WHO_AM_I, &[])
+                .await
+                .map_err(|e| RotationError::Server {
+                    kind: FailureKind::Statement,
+                    detail: format!("test query failed: {}", error_text(&e, [&pending.password])),
+                })?;
         let who: String = row.get(0);
         if who != pending.username {
             return Err(RotationError::Server {
                 kind: FailureKind::Statement,
-                detail: format!("logged in as \"{}\" instead of \"{}\"", sanitize(&who), sanitize(&pending.username)),
+                detail: format!(
+                    "logged in as \"{}\" instead of \"{}\"",
+                    sanitize(&who),
+                    sanitize(&pending.username)
+                ),
             });
         }
         info!(role = %sanitize(&who), "the pending password logs in");

@@ -44,7 +44,11 @@ impl std::fmt::Debug for PgSecret {
 impl PgSecret {
     /// Parses the value stored under `stage`. Errors name the stage and the key but never echo a
     /// value: a malformed secret may have its password anywhere.
-    pub fn parse(ctx: &StepContext<'_>, stage: &str, value: &Secret) -> Result<Self, RotationError> {
+    pub fn parse(
+        ctx: &StepContext<'_>,
+        stage: &str,
+        value: &Secret,
+    ) -> Result<Self, RotationError> {
         let bad = |reason: String| ctx.malformed(stage, reason);
         let json: Value = serde_json::from_str(value.expose()).map_err(|e| {
             bad(format!(
@@ -80,13 +84,24 @@ impl PgSecret {
             .unwrap_or_else(|| DEFAULT_DBNAME.to_owned());
         let port = parse_port(fields.get("port")).map_err(&bad)?;
         let tls = TlsPolicy::from_ssl_key(fields.get("ssl")).map_err(&bad)?;
-        Ok(Self { fields, host, port, username, password, dbname, tls })
+        Ok(Self {
+            fields,
+            host,
+            port,
+            username,
+            password,
+            dbname,
+            tls,
+        })
     }
 
     /// The same secret with another password, every other key as it was.
     pub fn with_password(&self, password: &Secret) -> Secret {
         let mut fields = self.fields.clone();
-        fields.insert("password".into(), Value::String(password.expose().to_owned()));
+        fields.insert(
+            "password".into(),
+            Value::String(password.expose().to_owned()),
+        );
         Secret::new(Value::Object(fields).to_string())
     }
 }
@@ -132,14 +147,26 @@ mod tests {
 
     fn parse(value: Value) -> Result<PgSecret, RotationError> {
         let store = InMemorySecretStore::new();
-        let ctx = StepContext { secret_id: "db", store: &store };
+        let ctx = StepContext {
+            secret_id: "db",
+            store: &store,
+        };
         PgSecret::parse(&ctx, "AWSCURRENT", &Secret::new(value.to_string()))
     }
 
     #[test]
     fn reads_the_aws_format_with_defaults() {
-        let s = parse(json!({"engine": "postgres", "host": "h", "username": "u", "password": "p"})).unwrap();
-        assert_eq!((s.host.as_str(), s.port, s.username.as_str(), s.dbname.as_str()), ("h", 5432, "u", "postgres"));
+        let s = parse(json!({"engine": "postgres", "host": "h", "username": "u", "password": "p"}))
+            .unwrap();
+        assert_eq!(
+            (
+                s.host.as_str(),
+                s.port,
+                s.username.as_str(),
+                s.dbname.as_str()
+            ),
+            ("h", 5432, "u", "postgres")
+        );
         assert_eq!(s.password.expose(), "p");
         assert_eq!(s.tls, TlsPolicy::Prefer);
     }
@@ -147,15 +174,20 @@ mod tests {
     #[test]
     fn reads_the_user_and_database_names_and_a_string_port() {
         let s = parse(json!({"host": "h", "user": "u", "password": "p", "database": "d", "port": "6432", "ssl": "TRUE"})).unwrap();
-        assert_eq!((s.username.as_str(), s.dbname.as_str(), s.port), ("u", "d", 6432));
+        assert_eq!(
+            (s.username.as_str(), s.dbname.as_str(), s.port),
+            ("u", "d", 6432)
+        );
         assert_eq!(s.tls, TlsPolicy::Require);
     }
 
     #[test]
     fn writes_back_every_key_under_its_own_name() {
-        let original = json!({"host": "h", "user": "u", "password": "p", "database": "d", "team": {"a": 1}});
+        let original =
+            json!({"host": "h", "user": "u", "password": "p", "database": "d", "team": {"a": 1}});
         let s = parse(original.clone()).unwrap();
-        let rotated: Value = serde_json::from_str(s.with_password(&Secret::new("new")).expose()).unwrap();
+        let rotated: Value =
+            serde_json::from_str(s.with_password(&Secret::new("new")).expose()).unwrap();
         let mut expected = original;
         expected["password"] = "new".into();
         assert_eq!(rotated, expected);
@@ -165,12 +197,27 @@ mod tests {
     fn names_what_is_wrong_without_echoing_values() {
         let cases = [
             (json!("just a string"), "not a JSON object"),
-            (json!({"host": "h", "password": "SECRETPW"}), "no \"username\" or \"user\" key"),
-            (json!({"username": "u", "password": "SECRETPW"}), "no \"host\" key"),
+            (
+                json!({"host": "h", "password": "SECRETPW"}),
+                "no \"username\" or \"user\" key",
+            ),
+            (
+                json!({"username": "u", "password": "SECRETPW"}),
+                "no \"host\" key",
+            ),
             (json!({"host": "h", "username": "u"}), "no \"password\" key"),
-            (json!({"host": "h", "username": "u", "password": 5}), "\"password\" must be a string"),
-            (json!({"host": "h", "username": "u", "password": "SECRETPW", "port": 70000}), "\"port\" must be a number"),
-            (json!({"host": "h", "username": "u", "password": "SECRETPW", "ssl": "maybe"}), "\"ssl\" must be"),
+            (
+                json!({"host": "h", "username": "u", "password": 5}),
+                "\"password\" must be a string",
+            ),
+            (
+                json!({"host": "h", "username": "u", "password": "SECRETPW", "port": 70000}),
+                "\"port\" must be a number",
+            ),
+            (
+                json!({"host": "h", "username": "u", "password": "SECRETPW", "ssl": "maybe"}),
+                "\"ssl\" must be",
+            ),
         ];
         for (value, expected) in cases {
             let err = parse(value).unwrap_err();
@@ -184,8 +231,16 @@ mod tests {
     #[test]
     fn invalid_json_reports_a_position_only() {
         let store = InMemorySecretStore::new();
-        let ctx = StepContext { secret_id: "db", store: &store };
-        let err = PgSecret::parse(&ctx, "AWSCURRENT", &Secret::new("{\"password\": \"SECRETPW\"")).unwrap_err();
+        let ctx = StepContext {
+            secret_id: "db",
+            store: &store,
+        };
+        let err = PgSecret::parse(
+            &ctx,
+            "AWSCURRENT",
+            &Secret::new("{\"password\": \"SECRETPW\""),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("not valid JSON"), "{err}");
         assert!(!err.to_string().contains("SECRETPW"));
     }
@@ -194,12 +249,16 @@ mod tests {
     fn debug_shows_no_password() {
         let s = parse(json!({"host": "h", "username": "u", "password": "SECRETPW"})).unwrap();
         let text = format!("{s:?}");
-        assert!(text.contains("\"h\"") && !text.contains("SECRETPW"), "{text}");
+        assert!(
+            text.contains("\"h\"") && !text.contains("SECRETPW"),
+            "{text}"
+        );
     }
 
     #[test]
     fn refuses_another_engine() {
-        let err = parse(json!({"engine": "mysql", "host": "h", "username": "u", "password": "p"})).unwrap_err();
+        let err = parse(json!({"engine": "mysql", "host": "h", "username": "u", "password": "p"}))
+            .unwrap_err();
         assert_eq!(err.error_type(), "WrongEngine");
         assert!(err.to_string().contains("\"mysql\""), "{err}");
         assert!(parse(json!({"engine": "aurora-postgresql", "host": "h", "username": "u", "password": "p"})).is_ok());

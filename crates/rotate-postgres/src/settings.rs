@@ -47,6 +47,9 @@ impl Settings {
                     ))
                 })?,
         };
-        Ok(Self { password_policy, connect_timeout })
+        Ok(Self {
+            password_policy,
+            connect_timeout,
+        })
     }
 }

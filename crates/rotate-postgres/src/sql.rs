@@ -28,7 +28,10 @@ mod tests {
     #[test]
     fn quotes_the_role_and_sends_only_a_verifier() {
         let (statement, verifier) = set_password("we\"ird user", &Secret::new("plain'text"));
-        assert!(statement.starts_with("ALTER ROLE \"we\"\"ird user\" WITH PASSWORD 'SCRAM-SHA-256$4096:"));
+        assert!(
+            statement
+                .starts_with("ALTER ROLE \"we\"\"ird user\" WITH PASSWORD 'SCRAM-SHA-256$4096:")
+        );
         assert!(statement.contains(verifier.expose()));
         assert!(!statement.contains("plain"));
     }

@@ -54,8 +54,11 @@ pub trait Engine: Send + Sync {
     /// Builds the pending value from the current one, keeping every field it does not own.
     /// Must validate `current` completely: a value that this engine could not later apply is
     /// rejected here, before anything is stored.
-    fn build_pending(&self, ctx: &StepContext<'_>, current: &Secret)
-    -> Result<Secret, RotationError>;
+    fn build_pending(
+        &self,
+        ctx: &StepContext<'_>,
+        current: &Secret,
+    ) -> Result<Secret, RotationError>;
 
     /// Makes the server accept the pending credentials. Called again after any failure,
     /// including one half way through, so it must first check whether the work is done.

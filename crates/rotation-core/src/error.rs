@@ -64,7 +64,9 @@ pub enum RotationError {
         expected: &'static str,
     },
 
-    #[error("the pending {field} differs from the current {field} for secret {secret}; refusing to rotate")]
+    #[error(
+        "the pending {field} differs from the current {field} for secret {secret}; refusing to rotate"
+    )]
     PendingMismatch { secret: String, field: &'static str },
 
     #[error("{detail}")]

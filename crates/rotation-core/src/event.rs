@@ -119,17 +119,38 @@ mod tests {
     fn names_the_bad_field() {
         let cases = [
             (json!([]), "not a JSON object"),
-            (json!({"SecretId": "a", "ClientRequestToken": "t"}), "no Step"),
-            (json!({"Step": "create_secret", "SecretId": "a", "ClientRequestToken": "t"}), "unknown Step \"create_secret\""),
-            (json!({"Step": "setSecret", "ClientRequestToken": "t"}), "no SecretId"),
-            (json!({"Step": "setSecret", "SecretId": "a", "ClientRequestToken": ""}), "ClientRequestToken is empty"),
-            (json!({"Step": "setSecret", "SecretId": 3, "ClientRequestToken": "t"}), "SecretId must be a string"),
-            (json!({"Step": "setSecret", "SecretId": "a", "ClientRequestToken": "t", "RotationToken": 1}), "RotationToken must be a string"),
+            (
+                json!({"SecretId": "a", "ClientRequestToken": "t"}),
+                "no Step",
+            ),
+            (
+                json!({"Step": "create_secret", "SecretId": "a", "ClientRequestToken": "t"}),
+                "unknown Step \"create_secret\"",
+            ),
+            (
+                json!({"Step": "setSecret", "ClientRequestToken": "t"}),
+                "no SecretId",
+            ),
+            (
+                json!({"Step": "setSecret", "SecretId": "a", "ClientRequestToken": ""}),
+                "ClientRequestToken is empty",
+            ),
+            (
+                json!({"Step": "setSecret", "SecretId": 3, "ClientRequestToken": "t"}),
+                "SecretId must be a string",
+            ),
+            (
+                json!({"Step": "setSecret", "SecretId": "a", "ClientRequestToken": "t", "RotationToken": 1}),
+                "RotationToken must be a string",
+            ),
         ];
         for (event, expected) in cases {
             let err = RotationEvent::from_json(&event).unwrap_err();
             assert_eq!(err.error_type(), "InvalidEvent");
-            assert!(err.to_string().contains(expected), "{err} should contain {expected}");
+            assert!(
+                err.to_string().contains(expected),
+                "{err} should contain {expected}"
+            );
         }
     }
 

@@ -55,7 +55,11 @@ impl StoredSecret {
         }
         self.remove_stage(AWSCURRENT);
         if let Some(from) = from {
-            self.versions.get_mut(from).unwrap().1.push(AWSPREVIOUS.into());
+            self.versions
+                .get_mut(from)
+                .unwrap()
+                .1
+                .push(AWSPREVIOUS.into());
         }
         self.versions.get_mut(to).unwrap().1.push(AWSCURRENT.into());
     }
@@ -105,7 +109,12 @@ impl InMemorySecretStore {
     }
 
     pub fn set_rotation_enabled(&self, name: &str, enabled: bool) {
-        self.secrets.lock().unwrap().get_mut(name).unwrap().rotation_enabled = enabled;
+        self.secrets
+            .lock()
+            .unwrap()
+            .get_mut(name)
+            .unwrap()
+            .rotation_enabled = enabled;
     }
 
     /// What `RotateSecret` does before invoking the function: a new version id labelled
@@ -239,7 +248,8 @@ impl SecretStore for InMemorySecretStore {
         if secret.holder_of(AWSCURRENT).as_deref() != Some(from_version) {
             return Err(StoreError::Api {
                 operation: "UpdateSecretVersionStage",
-                message: "InvalidParameterException: AWSCURRENT is not on RemoveFromVersionId".into(),
+                message: "InvalidParameterException: AWSCURRENT is not on RemoveFromVersionId"
+                    .into(),
             });
         }
         if !secret.versions.contains_key(to_version) {

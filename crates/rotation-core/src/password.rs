@@ -52,7 +52,9 @@ impl PasswordPolicy {
     /// `EXCLUDE_NUMBERS`, `EXCLUDE_PUNCTUATION`, `EXCLUDE_UPPERCASE`, `EXCLUDE_LOWERCASE` and
     /// `REQUIRE_EACH_INCLUDED_TYPE` from the process environment.
     pub fn from_env(engine_exclusions: &str, min_length: usize) -> Result<Self, RotationError> {
-        Self::from_lookup(engine_exclusions, min_length, |name| std::env::var(name).ok())
+        Self::from_lookup(engine_exclusions, min_length, |name| {
+            std::env::var(name).ok()
+        })
     }
 
     pub fn from_lookup(
@@ -198,7 +200,11 @@ mod tests {
         for _ in 0..100 {
             let pw = p.generate().unwrap();
             assert_eq!(pw.expose().len(), 12);
-            assert!(pw.expose().chars().all(|c| c.is_ascii_lowercase() && !"abc".contains(c)));
+            assert!(
+                pw.expose()
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() && !"abc".contains(c))
+            );
         }
     }
 
@@ -211,10 +217,19 @@ mod tests {
     #[test]
     fn rejects_impossible_or_garbled_policies_with_the_variable_named() {
         let cases: &[(&[(&str, &str)], &str)] = &[
-            (&[("PASSWORD_LENGTH", "abc")], "PASSWORD_LENGTH must be a whole number"),
-            (&[("PASSWORD_LENGTH", "0")], "PASSWORD_LENGTH must be between"),
+            (
+                &[("PASSWORD_LENGTH", "abc")],
+                "PASSWORD_LENGTH must be a whole number",
+            ),
+            (
+                &[("PASSWORD_LENGTH", "0")],
+                "PASSWORD_LENGTH must be between",
+            ),
             (&[("PASSWORD_LENGTH", "3")], "too short to include each"),
-            (&[("EXCLUDE_NUMBERS", "maybe")], "EXCLUDE_NUMBERS must be true or false"),
+            (
+                &[("EXCLUDE_NUMBERS", "maybe")],
+                "EXCLUDE_NUMBERS must be true or false",
+            ),
             (
                 &[
                     ("EXCLUDE_NUMBERS", "true"),

@@ -105,6 +105,9 @@ mod tests {
     fn scrub_removes_every_secret_and_ignores_empty_ones() {
         let a = Secret::new("pw1");
         let b = Secret::new("");
-        assert_eq!(scrub("bad pw1 and pw1", [&a, &b]), "bad [REDACTED] and [REDACTED]");
+        assert_eq!(
+            scrub("bad pw1 and pw1", [&a, &b]),
+            "bad [REDACTED] and [REDACTED]"
+        );
     }
 }

@@ -147,7 +147,11 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
     ) -> Result<Outcome, RotationError> {
         let current = self.required(ctx, AWSCURRENT, None).await?;
         let pending = self.engine.build_pending(ctx, &current)?;
-        if self.fetch(ctx, AWSPENDING, Some(&event.token)).await?.is_some() {
+        if self
+            .fetch(ctx, AWSPENDING, Some(&event.token))
+            .await?
+            .is_some()
+        {
             info!("AWSPENDING value already stored; nothing to do");
             return Ok(Outcome::PendingExists);
         }

@@ -20,9 +20,17 @@ struct Server {
 #[derive(Clone)]
 struct ToyEngine(Arc<Server>);
 
-fn password_of(ctx: &StepContext<'_>, stage: &str, value: &Secret) -> Result<String, RotationError> {
-    let json: Value = serde_json::from_str(value.expose()).map_err(|_| ctx.malformed(stage, "not JSON"))?;
-    json["password"].as_str().map(str::to_owned).ok_or_else(|| ctx.malformed(stage, "no password"))
+fn password_of(
+    ctx: &StepContext<'_>,
+    stage: &str,
+    value: &Secret,
+) -> Result<String, RotationError> {
+    let json: Value =
+        serde_json::from_str(value.expose()).map_err(|_| ctx.malformed(stage, "not JSON"))?;
+    json["password"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| ctx.malformed(stage, "no password"))
 }
 
 #[async_trait]
@@ -31,27 +39,43 @@ impl Engine for ToyEngine {
         "toy"
     }
 
-    fn build_pending(&self, ctx: &StepContext<'_>, current: &Secret) -> Result<Secret, RotationError> {
+    fn build_pending(
+        &self,
+        ctx: &StepContext<'_>,
+        current: &Secret,
+    ) -> Result<Secret, RotationError> {
         password_of(ctx, AWSCURRENT, current)?;
         let mut json: Value = serde_json::from_str(current.expose()).unwrap();
         json["password"] = PasswordPolicy::defaults("").generate()?.expose().into();
         Ok(Secret::new(json.to_string()))
     }
 
-    async fn apply(&self, ctx: &StepContext<'_>, v: &Versions<'_>) -> Result<Applied, RotationError> {
+    async fn apply(
+        &self,
+        ctx: &StepContext<'_>,
+        v: &Versions<'_>,
+    ) -> Result<Applied, RotationError> {
         let pending = password_of(ctx, AWSPENDING, v.pending)?;
         let mut server = self.0.password.lock().unwrap();
         if *server == pending {
             return Ok(Applied::AlreadyInPlace);
         }
         let current = password_of(ctx, AWSCURRENT, v.current)?;
-        let previous = v.previous.map(|p| password_of(ctx, AWSPREVIOUS, p)).transpose()?;
+        let previous = v
+            .previous
+            .map(|p| password_of(ctx, AWSPREVIOUS, p))
+            .transpose()?;
         if *server != current && previous.as_deref() != Some(server.as_str()) {
-            return Err(RotationError::NoWorkingCredentials { attempts: "all refused".into() });
+            return Err(RotationError::NoWorkingCredentials {
+                attempts: "all refused".into(),
+            });
         }
         *server = pending;
         if std::mem::take(&mut *self.0.crash_after_change.lock().unwrap()) {
-            return Err(RotationError::Server { kind: crate::FailureKind::Timeout, detail: "crashed".into() });
+            return Err(RotationError::Server {
+                kind: crate::FailureKind::Timeout,
+                detail: "crashed".into(),
+            });
         }
         Ok(Applied::Changed)
     }
@@ -60,7 +84,10 @@ impl Engine for ToyEngine {
         if *self.0.password.lock().unwrap() == password_of(ctx, AWSPENDING, pending)? {
             Ok(())
         } else {
-            Err(RotationError::Server { kind: crate::FailureKind::LoginRefused, detail: "refused".into() })
+            Err(RotationError::Server {
+                kind: crate::FailureKind::LoginRefused,
+                detail: "refused".into(),
+            })
         }
     }
 }
@@ -71,12 +98,20 @@ fn setup() -> (Rotator<InMemorySecretStore, ToyEngine>, Arc<Server>) {
     let server = Arc::new(Server::default());
     *server.password.lock().unwrap() = "old-pw".into();
     let store = InMemorySecretStore::new();
-    store.create(NAME, &json!({"password": "old-pw", "extra": {"keep": [1, 2]}}).to_string());
+    store.create(
+        NAME,
+        &json!({"password": "old-pw", "extra": {"keep": [1, 2]}}).to_string(),
+    );
     (Rotator::new(store, ToyEngine(server.clone())), server)
 }
 
 fn event(step: Step, token: &str) -> RotationEvent {
-    RotationEvent { step, secret_id: NAME.into(), token: token.into(), rotation_token: None }
+    RotationEvent {
+        step,
+        secret_id: NAME.into(),
+        token: token.into(),
+        rotation_token: None,
+    }
 }
 
 fn stored(rotator: &Rotator<InMemorySecretStore, ToyEngine>, stage: &str) -> Value {
@@ -94,11 +129,22 @@ async fn a_full_rotation_with_every_step_run_twice() {
         (Outcome::Finished, Outcome::AlreadyCurrent),
     ];
     for (step, (first, second)) in Step::ALL.into_iter().zip(expected) {
-        assert_eq!(rotator.run(&event(step, &token)).await.unwrap(), first, "{step:?}");
-        assert_eq!(rotator.run(&event(step, &token)).await.unwrap(), second, "{step:?} again");
+        assert_eq!(
+            rotator.run(&event(step, &token)).await.unwrap(),
+            first,
+            "{step:?}"
+        );
+        assert_eq!(
+            rotator.run(&event(step, &token)).await.unwrap(),
+            second,
+            "{step:?} again"
+        );
     }
     let current = stored(&rotator, AWSCURRENT);
-    assert_eq!(current["password"], server.password.lock().unwrap().as_str());
+    assert_eq!(
+        current["password"],
+        server.password.lock().unwrap().as_str()
+    );
     assert_ne!(current["password"], "old-pw");
     assert_eq!(current["extra"], json!({"keep": [1, 2]}));
     assert_eq!(stored(&rotator, AWSPREVIOUS)["password"], "old-pw");
@@ -114,7 +160,10 @@ async fn a_second_rotation_after_the_service_clears_awspending() {
         }
         rotator.store().complete_rotation(NAME);
     }
-    assert_eq!(stored(&rotator, AWSCURRENT)["password"], server.password.lock().unwrap().as_str());
+    assert_eq!(
+        stored(&rotator, AWSCURRENT)["password"],
+        server.password.lock().unwrap().as_str()
+    );
     assert_ne!(stored(&rotator, AWSPREVIOUS)["password"], "old-pw");
 }
 
@@ -122,13 +171,25 @@ async fn a_second_rotation_after_the_service_clears_awspending() {
 async fn a_crash_after_the_server_changed_is_healed_by_the_retry() {
     let (rotator, server) = setup();
     let token = rotator.store().start_rotation(NAME);
-    rotator.run(&event(Step::CreateSecret, &token)).await.unwrap();
+    rotator
+        .run(&event(Step::CreateSecret, &token))
+        .await
+        .unwrap();
     *server.crash_after_change.lock().unwrap() = true;
     assert!(rotator.run(&event(Step::SetSecret, &token)).await.is_err());
-    assert_eq!(rotator.run(&event(Step::SetSecret, &token)).await.unwrap(), Outcome::AlreadyApplied);
+    assert_eq!(
+        rotator.run(&event(Step::SetSecret, &token)).await.unwrap(),
+        Outcome::AlreadyApplied
+    );
     rotator.run(&event(Step::TestSecret, &token)).await.unwrap();
-    rotator.run(&event(Step::FinishSecret, &token)).await.unwrap();
-    assert_eq!(stored(&rotator, AWSCURRENT)["password"], server.password.lock().unwrap().as_str());
+    rotator
+        .run(&event(Step::FinishSecret, &token))
+        .await
+        .unwrap();
+    assert_eq!(
+        stored(&rotator, AWSCURRENT)["password"],
+        server.password.lock().unwrap().as_str()
+    );
 }
 
 #[tokio::test]
@@ -136,16 +197,31 @@ async fn a_rotation_that_failed_after_set_is_recovered_through_awsprevious() {
     // Someone put a new AWSCURRENT value by hand without changing the server: only
     // AWSPREVIOUS still logs in, and setSecret must use it.
     let (rotator, server) = setup();
-    rotator.store().put_current(NAME, &json!({"password": "rolled-back"}).to_string());
+    rotator
+        .store()
+        .put_current(NAME, &json!({"password": "rolled-back"}).to_string());
     let token = rotator.store().start_rotation(NAME);
-    rotator.run(&event(Step::CreateSecret, &token)).await.unwrap();
-    assert_eq!(rotator.run(&event(Step::SetSecret, &token)).await.unwrap(), Outcome::Applied);
-    assert_eq!(*server.password.lock().unwrap(), stored(&rotator, AWSPENDING)["password"].as_str().unwrap());
+    rotator
+        .run(&event(Step::CreateSecret, &token))
+        .await
+        .unwrap();
+    assert_eq!(
+        rotator.run(&event(Step::SetSecret, &token)).await.unwrap(),
+        Outcome::Applied
+    );
+    assert_eq!(
+        *server.password.lock().unwrap(),
+        stored(&rotator, AWSPENDING)["password"].as_str().unwrap()
+    );
 }
 
 fn version_at(rotator: &Rotator<InMemorySecretStore, ToyEngine>, stage: &str) -> String {
     let snapshot = rotator.store().snapshot(NAME);
-    snapshot.into_iter().find(|(_, _, stages)| stages.iter().any(|s| s == stage)).unwrap().0
+    snapshot
+        .into_iter()
+        .find(|(_, _, stages)| stages.iter().any(|s| s == stage))
+        .unwrap()
+        .0
 }
 
 async fn assert_rejected(
@@ -157,34 +233,73 @@ async fn assert_rejected(
     let before = rotator.store().snapshot(NAME);
     let err = rotator.run(&ev).await.unwrap_err();
     assert_eq!(err.error_type(), error_type, "{err}");
-    assert!(err.to_string().contains(message), "{err} should mention {message}");
-    assert_eq!(rotator.store().snapshot(NAME), before, "a failed step changed the secret");
+    assert!(
+        err.to_string().contains(message),
+        "{err} should mention {message}"
+    );
+    assert_eq!(
+        rotator.store().snapshot(NAME),
+        before,
+        "a failed step changed the secret"
+    );
 }
 
 #[tokio::test]
 async fn pre_checks_reject_and_change_nothing() {
     let (rotator, _) = setup();
     let token = rotator.store().start_rotation(NAME);
-    assert_rejected(&rotator, event(Step::CreateSecret, "nope"), "VersionNotStaged", "has no stage for rotation").await;
+    assert_rejected(
+        &rotator,
+        event(Step::CreateSecret, "nope"),
+        "VersionNotStaged",
+        "has no stage for rotation",
+    )
+    .await;
 
     let current_version = version_at(&rotator, AWSCURRENT);
     let token2 = rotator.store().start_rotation(NAME);
     assert_ne!(token, token2);
     // The first stub lost its label; the first real version is AWSCURRENT.
-    assert_rejected(&rotator, event(Step::SetSecret, &token), "VersionNotStaged", "has no stage").await;
-    assert_eq!(rotator.run(&event(Step::SetSecret, &current_version)).await.unwrap(), Outcome::AlreadyCurrent);
+    assert_rejected(
+        &rotator,
+        event(Step::SetSecret, &token),
+        "VersionNotStaged",
+        "has no stage",
+    )
+    .await;
+    assert_eq!(
+        rotator
+            .run(&event(Step::SetSecret, &current_version))
+            .await
+            .unwrap(),
+        Outcome::AlreadyCurrent
+    );
 
     rotator.store().set_rotation_enabled(NAME, false);
-    assert_rejected(&rotator, event(Step::CreateSecret, &token2), "RotationNotEnabled", "not enabled for rotation").await;
+    assert_rejected(
+        &rotator,
+        event(Step::CreateSecret, &token2),
+        "RotationNotEnabled",
+        "not enabled for rotation",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_version_that_is_not_pending_is_refused() {
     let (rotator, _) = setup();
     let first = version_at(&rotator, AWSCURRENT);
-    rotator.store().put_current(NAME, &json!({"password": "x"}).to_string());
+    rotator
+        .store()
+        .put_current(NAME, &json!({"password": "x"}).to_string());
     // `first` now carries only AWSPREVIOUS.
-    assert_rejected(&rotator, event(Step::CreateSecret, &first), "VersionNotPending", "is not set as AWSPENDING").await;
+    assert_rejected(
+        &rotator,
+        event(Step::CreateSecret, &first),
+        "VersionNotPending",
+        "is not set as AWSPENDING",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -192,7 +307,13 @@ async fn set_test_and_finish_before_create_fail_cleanly() {
     let (rotator, _) = setup();
     let token = rotator.store().start_rotation(NAME);
     for step in [Step::SetSecret, Step::TestSecret] {
-        assert_rejected(&rotator, event(step, &token), "MissingSecretValue", "has no AWSPENDING value").await;
+        assert_rejected(
+            &rotator,
+            event(step, &token),
+            "MissingSecretValue",
+            "has no AWSPENDING value",
+        )
+        .await;
     }
 }
 
@@ -201,7 +322,13 @@ async fn a_malformed_current_value_stores_nothing() {
     let (rotator, _) = setup();
     rotator.store().put_current(NAME, "not json at all");
     let token = rotator.store().start_rotation(NAME);
-    assert_rejected(&rotator, event(Step::CreateSecret, &token), "MalformedSecret", "AWSCURRENT value of secret app/db is malformed").await;
+    assert_rejected(
+        &rotator,
+        event(Step::CreateSecret, &token),
+        "MalformedSecret",
+        "AWSCURRENT value of secret app/db is malformed",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -210,7 +337,10 @@ async fn a_binary_secret_is_refused_by_name() {
     store.create_binary(NAME);
     let token = store.start_rotation(NAME);
     let rotator = Rotator::new(store, ToyEngine(Arc::default()));
-    let err = rotator.run(&event(Step::CreateSecret, &token)).await.unwrap_err();
+    let err = rotator
+        .run(&event(Step::CreateSecret, &token))
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type(), "MalformedSecret");
     assert!(err.to_string().contains("SecretBinary"), "{err}");
 }
@@ -219,10 +349,25 @@ async fn a_binary_secret_is_refused_by_name() {
 async fn no_working_credential_is_an_error_and_keeps_the_labels() {
     let (rotator, server) = setup();
     let token = rotator.store().start_rotation(NAME);
-    rotator.run(&event(Step::CreateSecret, &token)).await.unwrap();
+    rotator
+        .run(&event(Step::CreateSecret, &token))
+        .await
+        .unwrap();
     *server.password.lock().unwrap() = "changed-behind-our-back".into();
-    assert_rejected(&rotator, event(Step::SetSecret, &token), "NoWorkingCredentials", "unable to log in").await;
-    assert_rejected(&rotator, event(Step::TestSecret, &token), "LoginRefused", "refused").await;
+    assert_rejected(
+        &rotator,
+        event(Step::SetSecret, &token),
+        "NoWorkingCredentials",
+        "unable to log in",
+    )
+    .await;
+    assert_rejected(
+        &rotator,
+        event(Step::TestSecret, &token),
+        "LoginRefused",
+        "refused",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -233,7 +378,13 @@ async fn handle_answers_with_the_step_and_outcome() {
         .handle(&json!({"Step": "createSecret", "SecretId": NAME, "ClientRequestToken": token}))
         .await
         .unwrap();
-    assert_eq!(answer, json!({"step": "createSecret", "outcome": "created"}));
-    let err = rotator.handle(&json!({"Step": "rotate", "SecretId": NAME, "ClientRequestToken": token})).await.unwrap_err();
+    assert_eq!(
+        answer,
+        json!({"step": "createSecret", "outcome": "created"})
+    );
+    let err = rotator
+        .handle(&json!({"Step": "rotate", "SecretId": NAME, "ClientRequestToken": token}))
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type(), "InvalidEvent");
 }
