@@ -1,0 +1,54 @@
+# `make test` and `make demo` work on a fresh Debian machine with Rust and Python: they install
+# what they need (PostgreSQL from Debian, moto into a project-local venv) first.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CARGO_FLAGS := --locked
+
+.PHONY: help deps postgres venv fmt-check clippy unit test demo clean
+
+help:
+	@echo "make test   install what is missing, then fmt check, clippy and every test"
+	@echo "make demo   one real rotation against a throwaway PostgreSQL and moto"
+
+deps: postgres venv
+
+# Debian's PostgreSQL server; the tests start throwaway clusters from its binaries.
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "PostgreSQL server: $$(ls -d /usr/lib/postgresql/*/bin | tail -n 1)"; \
+	else \
+		echo "Installing PostgreSQL from Debian's packages"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+fmt-check:
+	cargo fmt --all --check
+
+clippy:
+	cargo clippy $(CARGO_FLAGS) --workspace --all-targets -- -D warnings
+
+unit:
+	cargo test $(CARGO_FLAGS) --workspace --lib --bins
+
+test: deps fmt-check clippy
+	cargo test $(CARGO_FLAGS) --workspace
+
+demo: deps
+	cargo run $(CARGO_FLAGS) --quiet -p integration-tests --example demo
+
+clean:
+	cargo clean
+	rm -rf $(VENV)
