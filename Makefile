@@ -9,7 +9,7 @@ PYTHON := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO_FLAGS := --locked
 
-.PHONY: help deps postgres venv fmt-check clippy unit test demo clean
+.PHONY: help deps postgres venv fmt-check clippy test demo clean
 
 help:
 	@echo "make test   install what is missing, then fmt check, clippy and every test"
@@ -40,11 +40,12 @@ fmt-check:
 clippy:
 	cargo clippy $(CARGO_FLAGS) --workspace --all-targets -- -D warnings
 
-unit:
-	cargo test $(CARGO_FLAGS) --workspace --lib --bins
-
+# cargo prints one result line per test binary, the last often a doc-test run with nothing in
+# it; the totals line at the end says what the whole run did.
 test: deps fmt-check clippy
-	cargo test $(CARGO_FLAGS) --workspace
+	@set -o pipefail; cargo test $(CARGO_FLAGS) --workspace 2>&1 | tee /dev/stderr | \
+		awk '/^test result:/ { passed += $$4; failed += $$6 } \
+		     END { printf "tests: %d passed, %d failed\n", passed, failed }'
 
 demo: deps
 	cargo run $(CARGO_FLAGS) --quiet -p integration-tests --example demo

@@ -113,3 +113,25 @@ impl From<RotationError> for Diagnostic {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_diagnostic_carries_the_named_type_and_the_message() {
+        let diagnostic = Diagnostic::from(RotationError::Config("PASSWORD_LENGTH must be…".into()));
+        assert_eq!(diagnostic.error_type, "ConfigurationError");
+        assert_eq!(
+            diagnostic.error_message,
+            "invalid configuration: PASSWORD_LENGTH must be…"
+        );
+
+        let diagnostic = Diagnostic::from(RotationError::Server {
+            kind: FailureKind::LoginRefused,
+            detail: "login to h:5432 as \"u\" failed".into(),
+        });
+        assert_eq!(diagnostic.error_type, "LoginRefused");
+        assert_eq!(diagnostic.error_message, "login to h:5432 as \"u\" failed");
+    }
+}

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
 
 use crate::engine::Engine;
@@ -42,10 +42,10 @@ where
 /// reports the bad setting by name instead of the process dying during init.
 pub async fn serve_error(error: RotationError) -> Result<(), lambda_runtime::Error> {
     tracing::error!(error_type = error.error_type(), error = %error, "cannot rotate");
-    let message = error.to_string();
+    let diagnostic = Diagnostic::from(error);
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
-        let message = message.clone();
-        async move { Err::<Value, _>(RotationError::Config(message)) }
+        let diagnostic = diagnostic.clone();
+        async move { Err::<Value, _>(diagnostic) }
     }))
     .await
 }
