@@ -8,10 +8,9 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Config, NoTls, config::SslMode};
 use tracing::warn;
 
-use crate::tls::{TlsPolicy, verifying_connector};
+use crate::tls::{LazyTls, TlsPolicy, Verification};
 
-/// Where to log in and as whom. The password is borrowed from whichever secret version is
-/// being tried; everything else always comes from the pending version.
+/// Where to log in and as whom.
 pub struct Login<'a> {
     pub host: &'a str,
     pub port: u16,
@@ -19,6 +18,7 @@ pub struct Login<'a> {
     pub username: &'a str,
     pub password: &'a Secret,
     pub tls: TlsPolicy,
+    pub trust: &'a LazyTls,
 }
 
 /// A failed login: its kind decides whether trying another credential makes sense.
@@ -37,32 +37,47 @@ impl From<LoginFailure> for RotationError {
     }
 }
 
+/// One way of opening the connection.
+#[derive(Clone, Copy)]
+enum Transport {
+    Plain,
+    Tls(Verification),
+}
+
 impl Login<'_> {
-    fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         format!("{}:{} as \"{}\"", self.host, self.port, self.username)
     }
 
-    /// Opens a session. With [`TlsPolicy::Prefer`] a TLS failure is retried in plaintext and
-    /// logged; with [`TlsPolicy::Require`] it is the answer.
+    /// Opens a session as the policy says. Only `prefer` and the default for secrets that say
+    /// nothing ever retry in plaintext, and they log it.
     pub async fn connect(&self, timeout: Duration) -> Result<Client, LoginFailure> {
-        match self.tls {
-            TlsPolicy::Disable => self.attempt(false, timeout).await,
-            TlsPolicy::Require => self.attempt(true, timeout).await,
-            TlsPolicy::Prefer => match self.attempt(true, timeout).await {
-                Err(f) if f.kind == FailureKind::Tls => {
-                    warn!(
-                        target_server = %self.describe(),
-                        reason = %f.detail,
-                        "TLS failed and the secret does not ask for it; falling back to an unencrypted connection (set \"ssl\": true to forbid this)"
-                    );
-                    self.attempt(false, timeout).await
-                }
-                other => other,
-            },
+        let (first, fallback) = match self.tls {
+            TlsPolicy::Disable => (Transport::Plain, false),
+            TlsPolicy::Prefer => (Transport::Tls(Verification::None), true),
+            TlsPolicy::VerifyFullOrPlain => (Transport::Tls(Verification::Full), true),
+            TlsPolicy::Require => (Transport::Tls(Verification::None), false),
+            TlsPolicy::VerifyCa => (Transport::Tls(Verification::Chain), false),
+            TlsPolicy::VerifyFull => (Transport::Tls(Verification::Full), false),
+        };
+        match self.attempt(first, timeout).await {
+            Err(f) if fallback && f.kind == FailureKind::Tls => {
+                warn!(
+                    target_server = %self.describe(),
+                    reason = %f.detail,
+                    "TLS failed and the secret does not require it; falling back to an unencrypted connection (set \"ssl\": true, an sslmode, or PGSSLMODE to forbid this)"
+                );
+                self.attempt(Transport::Plain, timeout).await
+            }
+            other => other,
         }
     }
 
-    async fn attempt(&self, tls: bool, timeout: Duration) -> Result<Client, LoginFailure> {
+    async fn attempt(
+        &self,
+        transport: Transport,
+        timeout: Duration,
+    ) -> Result<Client, LoginFailure> {
         let mut config = Config::new();
         config
             .host(self.host)
@@ -71,24 +86,32 @@ impl Login<'_> {
             .user(self.username)
             .password(self.password.expose())
             .application_name("secrets-manager-rotation")
-            .connect_timeout(timeout)
-            .ssl_mode(if tls {
-                SslMode::Require
-            } else {
-                SslMode::Disable
-            });
-        let connecting = async {
-            if tls {
-                let (client, connection) = config.connect(verifying_connector()).await?;
-                tokio::spawn(connection);
-                Ok(client)
-            } else {
-                let (client, connection) = config.connect(NoTls).await?;
-                tokio::spawn(connection);
-                Ok(client)
+            .connect_timeout(timeout);
+        let (mode, connecting) = match transport {
+            Transport::Plain => {
+                config.ssl_mode(SslMode::Disable);
+                let connecting = async {
+                    let (client, connection) = config.connect(NoTls).await?;
+                    tokio::spawn(connection);
+                    Ok(client)
+                };
+                ("unencrypted", Box::pin(connecting) as BoxedConnect<'_>)
+            }
+            Transport::Tls(verification) => {
+                let context = self.trust.get().map_err(|reason| LoginFailure {
+                    kind: FailureKind::Configuration,
+                    detail: format!("TLS to {} cannot be set up: {reason}", self.describe()),
+                })?;
+                config.ssl_mode(SslMode::Require);
+                let connector = context.connector(verification);
+                let connecting = async move {
+                    let (client, connection) = config.connect(connector).await?;
+                    tokio::spawn(connection);
+                    Ok(client)
+                };
+                ("TLS", Box::pin(connecting) as BoxedConnect<'_>)
             }
         };
-        let mode = if tls { "TLS" } else { "unencrypted" };
         match tokio::time::timeout(timeout, connecting).await {
             Ok(Ok(client)) => Ok(client),
             Ok(Err(e)) => Err(LoginFailure {
@@ -110,6 +133,9 @@ impl Login<'_> {
         }
     }
 }
+
+type BoxedConnect<'a> =
+    std::pin::Pin<Box<dyn Future<Output = Result<Client, tokio_postgres::Error>> + Send + 'a>>;
 
 /// The error with its whole cause chain, every given secret scrubbed out.
 pub fn error_text<'a>(

@@ -1,9 +1,9 @@
-//! The single-user PostgreSQL strategy: the role changes its own password.
+//! The PostgreSQL engine: builds pending values, and hands setSecret to the chosen strategy.
 
 use async_trait::async_trait;
 use rotation_core::{
     AWSCURRENT, AWSPENDING, AWSPREVIOUS, Applied, Engine, FailureKind, RotationError, Secret,
-    StepContext, Versions, sanitize, scrub,
+    StepContext, Strategy, Versions, alternate_username, base_username, sanitize,
 };
 use tokio_postgres::Client;
 use tracing::{info, warn};
@@ -11,44 +11,105 @@ use tracing::{info, warn};
 use crate::connect::{Login, LoginFailure, error_text};
 use crate::secret::PgSecret;
 use crate::settings::Settings;
-use crate::sql;
+use crate::tls::{LazyTls, TlsPolicy};
+use crate::{alternating, single_user, sql};
+
+/// PostgreSQL's identifier limit (NAMEDATALEN - 1).
+pub const MAX_ROLE_NAME_BYTES: usize = 63;
 
 pub struct PostgresEngine {
-    settings: Settings,
+    pub(crate) settings: Settings,
+    trust: LazyTls,
 }
 
 impl PostgresEngine {
     pub fn new(settings: Settings) -> Self {
-        Self { settings }
+        let trust = LazyTls::new(settings.trust.clone());
+        Self { settings, trust }
     }
 
     pub fn from_env() -> Result<Self, RotationError> {
         Settings::from_env().map(Self::new)
     }
 
-    /// Logs in to the pending version's server as its user, with `password`.
-    async fn login(&self, target: &PgSecret, password: &Secret) -> Result<Client, LoginFailure> {
+    fn strategy(
+        &self,
+        ctx: &StepContext<'_>,
+        secret: &PgSecret,
+    ) -> Result<Strategy, RotationError> {
+        self.settings.strategy.choose(
+            ctx.secret_id,
+            secret.masterarn.as_deref(),
+            self.settings.admin_secret.as_deref(),
+        )
+    }
+
+    /// The TLS policy for connections to `secret`'s server.
+    pub(crate) fn tls_for(&self, secret: &PgSecret) -> TlsPolicy {
+        self.settings.tls_for(secret.tls)
+    }
+
+    /// Logs in to `target`'s server and database as `username` with `password`.
+    pub(crate) async fn login(
+        &self,
+        target: &PgSecret,
+        username: &str,
+        password: &Secret,
+        tls: TlsPolicy,
+    ) -> Result<Client, LoginFailure> {
         Login {
             host: &target.host,
             port: target.port,
             dbname: &target.dbname,
-            username: &target.username,
+            username,
             password,
-            tls: target.tls,
+            tls,
+            trust: &self.trust,
         }
         .connect(self.settings.connect_timeout)
         .await
     }
+
+    /// Logs in as the secret's own user.
+    pub(crate) async fn login_as_secret(&self, secret: &PgSecret) -> Result<Client, LoginFailure> {
+        self.login(
+            secret,
+            &secret.username,
+            &secret.password,
+            self.tls_for(secret),
+        )
+        .await
+    }
 }
 
-/// The pending version must point at the same role on the same server as the current one;
-/// otherwise a tampered pending value could make us change some other role's password.
-fn ensure_same_target(
+/// The session's login user and the role whose rights it acts with.
+pub(crate) async fn who_am_i(
+    client: &Client,
+    secrets: &[&Secret],
+) -> Result<(String, String), RotationError> {
+    let row = client
+        .query_one(sql::WHO_AM_I, &[])
+        .await
+        .map_err(|e| RotationError::Server {
+            kind: FailureKind::Statement,
+            detail: format!(
+                "the test query failed: {}",
+                error_text(&e, secrets.iter().copied())
+            ),
+        })?;
+    Ok((row.get(0), row.get(1)))
+}
+
+/// The pending value must point at the same server as the current one, and at the user the
+/// strategy expects; otherwise a tampered pending value could make us change some other
+/// role's password, or send credentials elsewhere.
+fn ensure_expected_target(
     ctx: &StepContext<'_>,
     current: &PgSecret,
     pending: &PgSecret,
+    expected_user: &str,
 ) -> Result<(), RotationError> {
-    let field = if current.username != pending.username {
+    let field = if pending.username != expected_user {
         "username"
     } else if current.host != pending.host {
         "host"
@@ -75,8 +136,15 @@ impl Engine for PostgresEngine {
         current: &Secret,
     ) -> Result<Secret, RotationError> {
         let current = PgSecret::parse(ctx, AWSCURRENT, current)?;
+        let username = match self.strategy(ctx, &current)? {
+            Strategy::SingleUser => current.username.clone(),
+            Strategy::AlternatingUsers { .. } => {
+                alternate_username(&current.username, MAX_ROLE_NAME_BYTES)
+                    .map_err(|reason| ctx.malformed(AWSCURRENT, reason))?
+            }
+        };
         let password = self.settings.password_policy.generate()?;
-        Ok(current.with_password(&password))
+        Ok(current.with_login(&username, &password))
     }
 
     async fn apply(
@@ -86,87 +154,58 @@ impl Engine for PostgresEngine {
     ) -> Result<Applied, RotationError> {
         let current = PgSecret::parse(ctx, AWSCURRENT, versions.current)?;
         let pending = PgSecret::parse(ctx, AWSPENDING, versions.pending)?;
-        ensure_same_target(ctx, &current, &pending)?;
-
-        let mut candidates = vec![
-            (AWSPENDING, &pending.password),
-            (AWSCURRENT, &current.password),
-        ];
-        let previous =
-            versions
-                .previous
-                .and_then(|value| match PgSecret::parse(ctx, AWSPREVIOUS, value) {
-                    Ok(previous) => Some(previous),
-                    Err(e) => {
-                        warn!(error = %e, "AWSPREVIOUS cannot be used");
-                        None
+        match self.strategy(ctx, &current)? {
+            Strategy::SingleUser => {
+                ensure_expected_target(ctx, &current, &pending, &current.username)?;
+                let previous = versions.previous.and_then(|value| {
+                    match PgSecret::parse(ctx, AWSPREVIOUS, value) {
+                        Ok(previous) => Some(previous),
+                        Err(e) => {
+                            warn!(error = %e, "AWSPREVIOUS cannot be used");
+                            None
+                        }
                     }
                 });
-        if let Some(previous) = previous.as_ref().filter(|p| p.password != current.password) {
-            candidates.push((AWSPREVIOUS, &previous.password));
-        }
-
-        let mut refused = Vec::new();
-        for (stage, password) in candidates {
-            match self.login(&pending, password).await {
-                Ok(_) if stage == AWSPENDING => {
-                    info!("the pending password already logs in; nothing to change");
-                    return Ok(Applied::AlreadyInPlace);
-                }
-                Ok(client) => {
-                    let (statement, verifier) =
-                        sql::set_password(&pending.username, &pending.password);
-                    client
-                        .batch_execute(&statement)
-                        .await
-                        .map_err(|e| RotationError::Server {
-                            kind: FailureKind::Statement,
-                            detail: format!(
-                                "changing the password of role \"{}\" failed: {}",
-                                pending.username,
-                                error_text(&e, [password, &pending.password, &verifier])
-                            ),
-                        })?;
-                    info!(logged_in_with = stage, role = %sanitize(&pending.username), "set the pending password");
-                    return Ok(Applied::Changed);
-                }
-                // Only a refused password is worth trying the next one for; an unreachable
-                // server or a TLS failure will not change with another password, and each
-                // further attempt would only add another timeout.
-                Err(f) if f.kind == FailureKind::LoginRefused => {
-                    refused.push(format!("{stage}: {}", f.detail));
-                }
-                Err(f) => return Err(f.into()),
+                single_user::apply(self, &current, &pending, previous.as_ref()).await
+            }
+            Strategy::AlternatingUsers { admin_secret } => {
+                let expected = alternate_username(&current.username, MAX_ROLE_NAME_BYTES)
+                    .map_err(|reason| ctx.malformed(AWSCURRENT, reason))?;
+                ensure_expected_target(ctx, &current, &pending, &expected)?;
+                alternating::apply(self, ctx, &admin_secret, &pending).await
             }
         }
-        Err(RotationError::NoWorkingCredentials {
-            attempts: scrub(&refused.join("; "), [&pending.password]),
-        })
     }
 
     async fn verify(&self, ctx: &StepContext<'_>, pending: &Secret) -> Result<(), RotationError> {
         let pending = PgSecret::parse(ctx, AWSPENDING, pending)?;
-        let client = self.login(&pending, &pending.password).await?;
-        let row =
-            client
-                .query_one(sql::WHO_AM_I, &[])
-                .await
-                .map_err(|e| RotationError::Server {
-                    kind: FailureKind::Statement,
-                    detail: format!("test query failed: {}", error_text(&e, [&pending.password])),
-                })?;
-        let who: String = row.get(0);
-        if who != pending.username {
+        let client = self.login_as_secret(&pending).await?;
+        let (session, acting) = who_am_i(&client, &[&pending.password]).await?;
+        if session != pending.username {
             return Err(RotationError::Server {
                 kind: FailureKind::Statement,
                 detail: format!(
                     "logged in as \"{}\" instead of \"{}\"",
-                    sanitize(&who),
+                    sanitize(&session),
                     sanitize(&pending.username)
                 ),
             });
         }
-        info!(role = %sanitize(&who), "the pending password logs in");
+        if let Strategy::AlternatingUsers { .. } = self.strategy(ctx, &pending)? {
+            let base = base_username(&pending.username);
+            if acting != base {
+                return Err(RotationError::Server {
+                    kind: FailureKind::Statement,
+                    detail: format!(
+                        "\"{}\" logs in but acts as \"{}\", not as \"{}\"; its rights would drift from the other user's",
+                        sanitize(&session),
+                        sanitize(&acting),
+                        sanitize(base)
+                    ),
+                });
+            }
+        }
+        info!(user = %sanitize(&session), acting_as = %sanitize(&acting), "the pending password logs in");
         Ok(())
     }
 }

@@ -6,25 +6,31 @@
 
 use serde_json::{Map, Value};
 
-use rotation_core::{RotationError, Secret, StepContext, sanitize};
+use rotation_core::{MASTERARN_KEY, RotationError, Secret, StepContext, sanitize};
 
 use crate::tls::TlsPolicy;
 
 /// Engine names AWS's PostgreSQL templates accept.
 const ENGINES: [&str; 2] = ["postgres", "aurora-postgresql"];
-const USERNAME_KEYS: [&str; 2] = ["username", "user"];
+pub const USERNAME_KEYS: [&str; 2] = ["username", "user"];
 const DBNAME_KEYS: [&str; 2] = ["dbname", "database"];
 const DEFAULT_PORT: u16 = 5432;
 const DEFAULT_DBNAME: &str = "postgres";
 
 pub struct PgSecret {
     fields: Map<String, Value>,
+    /// Which of [`USERNAME_KEYS`] this secret uses, so the alternate user is written back
+    /// under the same name.
+    username_key: &'static str,
     pub host: String,
     pub port: u16,
     pub username: String,
     pub password: Secret,
     pub dbname: String,
-    pub tls: TlsPolicy,
+    /// What the secret asks for (`sslmode`, else `ssl`); `None` when it says nothing.
+    pub tls: Option<TlsPolicy>,
+    /// The admin secret for the alternating-users strategy.
+    pub masterarn: Option<String>,
 }
 
 /// Written by hand: the raw JSON holds the password, so it is never printed.
@@ -74,6 +80,11 @@ impl PgSecret {
         }
         let host = required_str(&fields, &["host"]).map_err(&bad)?;
         let username = required_str(&fields, &USERNAME_KEYS).map_err(&bad)?;
+        let username_key = USERNAME_KEYS
+            .into_iter()
+            .find(|k| fields.get(*k).is_some_and(Value::is_string))
+            .expect("required_str found one of these keys");
+        let masterarn = optional_str(&fields, &[MASTERARN_KEY]).map_err(&bad)?;
         let password = match fields.get("password") {
             Some(Value::String(p)) => Secret::new(p.clone()),
             Some(_) => return Err(bad("\"password\" must be a string".into())),
@@ -83,21 +94,24 @@ impl PgSecret {
             .map_err(&bad)?
             .unwrap_or_else(|| DEFAULT_DBNAME.to_owned());
         let port = parse_port(fields.get("port")).map_err(&bad)?;
-        let tls = TlsPolicy::from_ssl_key(fields.get("ssl")).map_err(&bad)?;
+        let tls = TlsPolicy::from_secret(fields.get("sslmode"), fields.get("ssl")).map_err(&bad)?;
         Ok(Self {
             fields,
+            username_key,
             host,
             port,
             username,
             password,
             dbname,
             tls,
+            masterarn,
         })
     }
 
-    /// The same secret with another password, every other key as it was.
-    pub fn with_password(&self, password: &Secret) -> Secret {
+    /// The same secret for another user and password, every other key as it was.
+    pub fn with_login(&self, username: &str, password: &Secret) -> Secret {
         let mut fields = self.fields.clone();
+        fields.insert(self.username_key.into(), Value::String(username.to_owned()));
         fields.insert(
             "password".into(),
             Value::String(password.expose().to_owned()),
@@ -106,7 +120,7 @@ impl PgSecret {
     }
 }
 
-fn optional_str(fields: &Map<String, Value>, keys: &[&str]) -> Result<Option<String>, String> {
+pub fn optional_str(fields: &Map<String, Value>, keys: &[&str]) -> Result<Option<String>, String> {
     for key in keys {
         match fields.get(*key) {
             Some(Value::String(s)) if !s.is_empty() => return Ok(Some(s.clone())),
@@ -118,7 +132,7 @@ fn optional_str(fields: &Map<String, Value>, keys: &[&str]) -> Result<Option<Str
     Ok(None)
 }
 
-fn required_str(fields: &Map<String, Value>, keys: &[&str]) -> Result<String, String> {
+pub fn required_str(fields: &Map<String, Value>, keys: &[&str]) -> Result<String, String> {
     optional_str(fields, keys)?.ok_or_else(|| {
         let names: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
         format!("it has no {} key", names.join(" or "))
@@ -126,7 +140,7 @@ fn required_str(fields: &Map<String, Value>, keys: &[&str]) -> Result<String, St
 }
 
 /// AWS writes the port as a number; hand-made secrets often hold a string.
-fn parse_port(value: Option<&Value>) -> Result<u16, String> {
+pub fn parse_port(value: Option<&Value>) -> Result<u16, String> {
     let parsed = match value {
         None | Some(Value::Null) => return Ok(DEFAULT_PORT),
         Some(Value::Number(n)) => n.as_u64(),
@@ -168,7 +182,7 @@ mod tests {
             ("h", 5432, "u", "postgres")
         );
         assert_eq!(s.password.expose(), "p");
-        assert_eq!(s.tls, TlsPolicy::Prefer);
+        assert_eq!(s.tls, None);
     }
 
     #[test]
@@ -178,7 +192,7 @@ mod tests {
             (s.username.as_str(), s.dbname.as_str(), s.port),
             ("u", "d", 6432)
         );
-        assert_eq!(s.tls, TlsPolicy::Require);
+        assert_eq!(s.tls, Some(TlsPolicy::VerifyFull));
     }
 
     #[test]
@@ -187,7 +201,7 @@ mod tests {
             json!({"host": "h", "user": "u", "password": "p", "database": "d", "team": {"a": 1}});
         let s = parse(original.clone()).unwrap();
         let rotated: Value =
-            serde_json::from_str(s.with_password(&Secret::new("new")).expose()).unwrap();
+            serde_json::from_str(s.with_login("u", &Secret::new("new")).expose()).unwrap();
         let mut expected = original;
         expected["password"] = "new".into();
         assert_eq!(rotated, expected);
@@ -243,6 +257,19 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("not valid JSON"), "{err}");
         assert!(!err.to_string().contains("SECRETPW"));
+    }
+
+    #[test]
+    fn the_alternate_user_is_written_under_the_same_key() {
+        let s = parse(json!({"host": "h", "user": "u", "password": "p", "masterarn": "arn:admin"}))
+            .unwrap();
+        assert_eq!(s.masterarn.as_deref(), Some("arn:admin"));
+        let other: Value =
+            serde_json::from_str(s.with_login("u_clone", &Secret::new("n")).expose()).unwrap();
+        assert_eq!(
+            other,
+            json!({"host": "h", "user": "u_clone", "password": "n", "masterarn": "arn:admin"})
+        );
     }
 
     #[test]

@@ -1,18 +1,26 @@
-//! Statement text. Values are escaped literals or identifiers, never pasted.
+//! Statement text. Values are bind parameters where PostgreSQL allows them, and escaped
+//! literals or identifiers where it does not (utility statements such as `ALTER ROLE`).
 
 use postgres_protocol::escape::{escape_identifier, escape_literal};
 use rotation_core::Secret;
 
-/// Proves a login works and tells who we are.
-pub const WHO_AM_I: &str = "SELECT current_user::text";
+/// Who we logged in as, and whose rights the session acts with.
+pub const WHO_AM_I: &str = "SELECT session_user::text, current_user::text";
 
-/// `ALTER ROLE` takes no bind parameters, so the role is a quoted identifier and the password
-/// a quoted literal. The literal is a SCRAM-SHA-256 verifier computed here: the server stores
-/// it as given, and the plaintext never reaches the server or its statement log.
-pub fn set_password(role: &str, password: &Secret) -> (String, Secret) {
-    let verifier = Secret::new(postgres_protocol::password::scram_sha_256(
+pub const ROLE_EXISTS: &str = "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1";
+
+/// A SCRAM-SHA-256 verifier computed here. The server stores it as given, so the plaintext
+/// never reaches the server or its statement log.
+fn verifier(password: &Secret) -> Secret {
+    Secret::new(postgres_protocol::password::scram_sha_256(
         password.expose().as_bytes(),
-    ));
+    ))
+}
+
+/// Changes a role's password. Returns the statement and the verifier in it, so error text can
+/// be scrubbed of both.
+pub fn set_password(role: &str, password: &Secret) -> (String, Secret) {
+    let verifier = verifier(password);
     let statement = format!(
         "ALTER ROLE {} WITH PASSWORD {}",
         escape_identifier(role),
@@ -21,18 +29,58 @@ pub fn set_password(role: &str, password: &Secret) -> (String, Secret) {
     (statement, verifier)
 }
 
+/// Creates a login role with a password.
+pub fn create_role(role: &str, password: &Secret) -> (String, Secret) {
+    let verifier = verifier(password);
+    let statement = format!(
+        "CREATE ROLE {} WITH LOGIN PASSWORD {}",
+        escape_identifier(role),
+        escape_literal(verifier.expose())
+    );
+    (statement, verifier)
+}
+
+/// Makes `clone` act as `base` in every session: a member of `base` whose sessions start with
+/// `SET ROLE base`. Objects the clone creates then belong to `base`, and every privilege
+/// granted to `base`, before or after, applies to the clone: the two users cannot drift.
+/// Both statements are idempotent.
+pub fn act_as(clone: &str, base: &str) -> String {
+    format!(
+        "GRANT {base_ident} TO {clone_ident}; ALTER ROLE {clone_ident} SET role TO {base_literal}",
+        base_ident = escape_identifier(base),
+        clone_ident = escape_identifier(clone),
+        base_literal = escape_literal(base),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn quotes_the_role_and_sends_only_a_verifier() {
-        let (statement, verifier) = set_password("we\"ird user", &Secret::new("plain'text"));
-        assert!(
-            statement
-                .starts_with("ALTER ROLE \"we\"\"ird user\" WITH PASSWORD 'SCRAM-SHA-256$4096:")
+        for (statement, verifier) in [
+            set_password("we\"ird user", &Secret::new("plain'text")),
+            create_role("we\"ird user", &Secret::new("plain'text")),
+        ] {
+            assert!(
+                statement.contains("\"we\"\"ird user\" WITH "),
+                "{statement}"
+            );
+            assert!(
+                statement.contains("PASSWORD 'SCRAM-SHA-256$4096:"),
+                "{statement}"
+            );
+            assert!(statement.contains(verifier.expose()));
+            assert!(!statement.contains("plain"));
+        }
+    }
+
+    #[test]
+    fn act_as_quotes_both_names() {
+        assert_eq!(
+            act_as("o'b\"_clone", "o'b\""),
+            "GRANT \"o'b\"\"\" TO \"o'b\"\"_clone\"; ALTER ROLE \"o'b\"\"_clone\" SET role TO 'o''b\"'"
         );
-        assert!(statement.contains(verifier.expose()));
-        assert!(!statement.contains("plain"));
     }
 }

@@ -1,65 +1,400 @@
-//! Whether and how a connection uses TLS.
+//! Whether and how a connection uses TLS, with libpq's `sslmode` semantics.
 //!
 //! AWS's templates fall back to plaintext silently when TLS fails. Here a secret that asks for
 //! TLS never gets a plaintext connection, and a fallback for a secret that says nothing is
-//! logged as a warning.
+//! logged as a warning, and can be switched off with `PGSSLMODE`.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use rustls::ClientConfig;
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use serde_json::Value;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+/// How a connection uses TLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TlsPolicy {
-    /// `"ssl": false`: plaintext only.
+    /// libpq `disable`, or `"ssl": false`: plaintext only.
     Disable,
-    /// No `ssl` key: TLS with full verification, else plaintext with a warning.
+    /// libpq `prefer`: TLS without certificate checks, else plaintext (logged).
     Prefer,
-    /// `"ssl": true`: TLS with full verification (certificate chain and host name), or fail.
+    /// libpq `require`: TLS without certificate checks, or fail. With a CA file configured it
+    /// checks the chain, as libpq does when a root certificate file exists.
     Require,
+    /// libpq `verify-ca`: TLS with the chain checked, host name not.
+    VerifyCa,
+    /// libpq `verify-full`, or `"ssl": true`: TLS with chain and host name checked, or fail.
+    VerifyFull,
+    /// A secret that says nothing: `verify-full`, else plaintext with a warning.
+    VerifyFullOrPlain,
 }
 
 impl TlsPolicy {
-    /// Reads AWS's `ssl` key, a boolean or the strings "true" / "false".
-    pub fn from_ssl_key(value: Option<&Value>) -> Result<Self, String> {
-        let wanted = match value {
-            None | Some(Value::Null) => return Ok(Self::Prefer),
+    /// Parses a libpq `sslmode` value (`allow` is read as `prefer`: neither verifies, and
+    /// both end in plaintext when TLS is not to be had).
+    pub fn from_sslmode(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "disable" => Some(Self::Disable),
+            "allow" | "prefer" => Some(Self::Prefer),
+            "require" => Some(Self::Require),
+            "verify-ca" => Some(Self::VerifyCa),
+            "verify-full" => Some(Self::VerifyFull),
+            _ => None,
+        }
+    }
+
+    /// What a secret asks for: `sslmode` when present, else AWS's `ssl` key (a boolean or
+    /// "true" / "false"); `None` when it says nothing. `sslmode` may strengthen `"ssl": true`
+    /// but not weaken it: that contradiction is an error, not a downgrade.
+    pub fn from_secret(
+        sslmode: Option<&Value>,
+        ssl: Option<&Value>,
+    ) -> Result<Option<Self>, String> {
+        let ssl = match ssl {
+            None | Some(Value::Null) => None,
             Some(Value::Bool(b)) => Some(*b),
             Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
                 "true" => Some(true),
                 "false" => Some(false),
-                _ => None,
+                _ => return Err("\"ssl\" must be true or false".into()),
             },
-            Some(_) => None,
+            Some(_) => return Err("\"ssl\" must be true or false".into()),
         };
-        match wanted {
-            Some(true) => Ok(Self::Require),
-            Some(false) => Ok(Self::Disable),
-            None => Err("\"ssl\" must be true or false".into()),
+        let mode = match sslmode {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(Self::from_sslmode(s).ok_or_else(|| {
+                "\"sslmode\" must be disable, prefer, require, verify-ca or verify-full".to_owned()
+            })?),
+            Some(_) => return Err("\"sslmode\" must be a string".into()),
+        };
+        match (mode, ssl) {
+            (Some(Self::Disable | Self::Prefer), Some(true)) => {
+                Err("\"sslmode\" allows plaintext but \"ssl\" is true; remove one of them".into())
+            }
+            (Some(mode), _) => Ok(Some(mode)),
+            (None, Some(true)) => Ok(Some(Self::VerifyFull)),
+            (None, Some(false)) => Ok(Some(Self::Disable)),
+            (None, None) => Ok(None),
         }
+    }
+
+    /// The stronger of two policies, for a connection two secrets have a say in.
+    pub fn stricter(self, other: Self) -> Self {
+        let rank = |p: Self| match p {
+            Self::Disable => 0,
+            Self::Prefer => 1,
+            Self::VerifyFullOrPlain => 2,
+            Self::Require => 3,
+            Self::VerifyCa => 4,
+            Self::VerifyFull => 5,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// Whether this policy ever sends the password without TLS.
+    pub fn allows_plaintext(self) -> bool {
+        matches!(self, Self::Disable | Self::Prefer | Self::VerifyFullOrPlain)
     }
 }
 
-/// The verifying connector, built once per process: loading the system roots costs more than
-/// a rotation step should pay on every connection.
-pub fn verifying_connector() -> MakeRustlsConnect {
-    static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
-    let config = CONFIG.get_or_init(|| {
-        let mut roots = rustls::RootCertStore::empty();
+/// How much of the server's certificate is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    /// Chain to a trusted root, and the host name.
+    Full,
+    /// Chain to a trusted root only.
+    Chain,
+    /// Nothing but the handshake signature (libpq's `require` and `prefer`).
+    None,
+}
+
+/// Where trusted roots come from: the system store, plus libpq's `PGSSLROOTCERT` file
+/// (`system` there means the system store alone, as in libpq).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TrustSettings {
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Trusted roots and crypto, loaded once per process and shared by every connection.
+pub struct TlsContext {
+    provider: Arc<CryptoProvider>,
+    chain: Option<Arc<WebPkiServerVerifier>>,
+}
+
+impl TlsContext {
+    pub fn load(trust: &TrustSettings) -> Result<Self, String> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut roots = RootCertStore::empty();
         let native = rustls_native_certs::load_native_certs();
         for error in &native.errors {
             tracing::warn!(%error, "could not load a system root certificate");
         }
-        let (added, ignored) = roots.add_parsable_certificates(native.certs);
-        tracing::debug!(added, ignored, "loaded system root certificates");
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = ClientConfig::builder_with_provider(provider)
+        roots.add_parsable_certificates(native.certs);
+        if let Some(file) = trust
+            .ca_file
+            .as_deref()
+            .filter(|f| *f != Path::new("system"))
+        {
+            let added = add_ca_file(&mut roots, file)?;
+            tracing::info!(file = %file.display(), certificates = added, "trusting the CA bundle");
+        }
+        let chain = if roots.is_empty() {
+            None
+        } else {
+            Some(
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                    .build()
+                    .map_err(|e| format!("cannot build the certificate verifier: {e}"))?,
+            )
+        };
+        Ok(Self { provider, chain })
+    }
+
+    pub fn connector(&self, verification: Verification) -> MakeRustlsConnect {
+        let verifier = PgVerifier {
+            verification,
+            chain: self.chain.clone(),
+            provider: self.provider.clone(),
+        };
+        let config = ClientConfig::builder_with_provider(self.provider.clone())
             .with_safe_default_protocol_versions()
             .expect("the aws-lc-rs provider supports the default protocol versions")
-            .with_root_certificates(roots)
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
             .with_no_client_auth();
-        Arc::new(config)
-    });
-    MakeRustlsConnect::new(ClientConfig::clone(config))
+        MakeRustlsConnect::new(config)
+    }
+}
+
+/// The [`TlsContext`], loaded on first use and then kept for the life of the process: a
+/// rotation that never uses TLS never reads the root store, and a warm function reads it once.
+pub struct LazyTls {
+    trust: TrustSettings,
+    context: OnceLock<Result<TlsContext, String>>,
+}
+
+impl LazyTls {
+    pub fn new(trust: TrustSettings) -> Self {
+        Self {
+            trust,
+            context: OnceLock::new(),
+        }
+    }
+
+    pub fn get(&self) -> Result<&TlsContext, &str> {
+        self.context
+            .get_or_init(|| TlsContext::load(&self.trust))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+}
+
+fn add_ca_file(roots: &mut RootCertStore, file: &Path) -> Result<usize, String> {
+    let what = format!("the CA bundle {} (PGSSLROOTCERT)", file.display());
+    let certificates: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(file)
+        .map_err(|e| format!("cannot read {what}: {e}"))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("cannot parse {what}: {e}"))?;
+    if certificates.is_empty() {
+        return Err(format!("{what} holds no PEM certificate"));
+    }
+    let (added, ignored) = roots.add_parsable_certificates(certificates);
+    if ignored > 0 {
+        return Err(format!(
+            "{what} holds {ignored} certificate(s) that are not valid CA certificates"
+        ));
+    }
+    Ok(added)
+}
+
+/// Checks the server certificate as much as the mode asks, and always the handshake
+/// signature, so even an unverified connection is bound to the certificate it was shown.
+#[derive(Debug)]
+struct PgVerifier {
+    verification: Verification,
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for PgVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if self.verification == Verification::None {
+            return Ok(ServerCertVerified::assertion());
+        }
+        let chain = self.chain.as_ref().ok_or_else(|| {
+            rustls::Error::General(
+                "no trusted root certificates: the system has none and PGSSLROOTCERT is not set"
+                    .into(),
+            )
+        })?;
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) if self.verification == Verification::Chain => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn resolve(sslmode: Option<Value>, ssl: Option<Value>) -> Result<Option<TlsPolicy>, String> {
+        TlsPolicy::from_secret(sslmode.as_ref(), ssl.as_ref())
+    }
+
+    #[test]
+    fn reads_aws_ssl_key() {
+        assert_eq!(resolve(None, None), Ok(None));
+        assert_eq!(
+            resolve(None, Some(json!(true))),
+            Ok(Some(TlsPolicy::VerifyFull))
+        );
+        assert_eq!(
+            resolve(None, Some(json!("TRUE"))),
+            Ok(Some(TlsPolicy::VerifyFull))
+        );
+        assert_eq!(
+            resolve(None, Some(json!("false"))),
+            Ok(Some(TlsPolicy::Disable))
+        );
+        assert!(resolve(None, Some(json!("yes please"))).is_err());
+        assert!(resolve(None, Some(json!(1))).is_err());
+    }
+
+    #[test]
+    fn sslmode_wins_but_never_weakens_ssl_true() {
+        assert_eq!(
+            resolve(Some(json!("verify-ca")), Some(json!(true))),
+            Ok(Some(TlsPolicy::VerifyCa))
+        );
+        assert_eq!(
+            resolve(Some(json!("require")), Some(json!(false))),
+            Ok(Some(TlsPolicy::Require))
+        );
+        assert_eq!(
+            resolve(Some(json!("Verify-Full")), None),
+            Ok(Some(TlsPolicy::VerifyFull))
+        );
+        assert!(
+            resolve(Some(json!("prefer")), Some(json!(true)))
+                .unwrap_err()
+                .contains("remove one")
+        );
+        assert!(resolve(Some(json!("disable")), Some(json!("true"))).is_err());
+        assert!(
+            resolve(Some(json!("sometimes")), None)
+                .unwrap_err()
+                .contains("verify-full")
+        );
+    }
+
+    #[test]
+    fn stricter_picks_the_policy_that_checks_more() {
+        assert_eq!(
+            TlsPolicy::Disable.stricter(TlsPolicy::VerifyFull),
+            TlsPolicy::VerifyFull
+        );
+        assert_eq!(
+            TlsPolicy::Require.stricter(TlsPolicy::VerifyFullOrPlain),
+            TlsPolicy::Require
+        );
+        assert_eq!(
+            TlsPolicy::VerifyCa.stricter(TlsPolicy::Prefer),
+            TlsPolicy::VerifyCa
+        );
+    }
+
+    #[test]
+    fn only_the_weak_modes_allow_plaintext() {
+        for (mode, plaintext) in [
+            (TlsPolicy::Disable, true),
+            (TlsPolicy::Prefer, true),
+            (TlsPolicy::VerifyFullOrPlain, true),
+            (TlsPolicy::Require, false),
+            (TlsPolicy::VerifyCa, false),
+            (TlsPolicy::VerifyFull, false),
+        ] {
+            assert_eq!(mode.allows_plaintext(), plaintext, "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_ca_file_is_named() {
+        let missing = TrustSettings {
+            ca_file: Some("/nonexistent/ca.pem".into()),
+        };
+        assert!(
+            TlsContext::load(&missing)
+                .err()
+                .unwrap()
+                .contains("/nonexistent/ca.pem")
+        );
+        let dir = std::env::temp_dir().join(format!("empty-ca-{}", std::process::id()));
+        std::fs::write(&dir, "not a certificate").unwrap();
+        let empty = TrustSettings {
+            ca_file: Some(dir.clone()),
+        };
+        assert!(
+            TlsContext::load(&empty)
+                .err()
+                .unwrap()
+                .contains("holds no PEM certificate")
+        );
+        std::fs::remove_file(dir).unwrap();
+    }
 }

@@ -19,6 +19,8 @@ pub enum FailureKind {
     Timeout,
     /// Connected and logged in, but a statement failed.
     Statement,
+    /// The function's own settings make the attempt impossible (an unreadable CA bundle).
+    Configuration,
 }
 
 impl FailureKind {
@@ -29,6 +31,7 @@ impl FailureKind {
             Self::Tls => "TlsFailure",
             Self::Timeout => "Timeout",
             Self::Statement => "StatementFailed",
+            Self::Configuration => "ConfigurationError",
         }
     }
 }
@@ -69,6 +72,18 @@ pub enum RotationError {
     )]
     PendingMismatch { secret: String, field: &'static str },
 
+    #[error("admin secret {secret} cannot be used: {reason}")]
+    AdminSecret { secret: String, reason: String },
+
+    #[error(
+        "the admin secret's host {admin_host:?} differs from the host {user_host:?} of secret {secret}; refusing to send admin credentials there"
+    )]
+    AdminHostMismatch {
+        secret: String,
+        admin_host: String,
+        user_host: String,
+    },
+
     #[error("{detail}")]
     Server { kind: FailureKind, detail: String },
 
@@ -97,6 +112,8 @@ impl RotationError {
             Self::MalformedSecret { .. } => "MalformedSecret",
             Self::WrongEngine { .. } => "WrongEngine",
             Self::PendingMismatch { .. } => "PendingMismatch",
+            Self::AdminSecret { .. } => "AdminSecretUnusable",
+            Self::AdminHostMismatch { .. } => "AdminHostMismatch",
             Self::Server { kind, .. } => kind.error_type(),
             Self::NoWorkingCredentials { .. } => "NoWorkingCredentials",
             Self::SecretsManager { .. } => "SecretsManagerError",

@@ -16,6 +16,7 @@ mod password;
 mod redact;
 mod rotator;
 mod store;
+mod strategy;
 
 pub use aws_store::AwsSecretStore;
 pub use engine::{Applied, Engine, StepContext, Versions};
@@ -27,3 +28,7 @@ pub use password::{DEFAULT_LENGTH, PasswordPolicy};
 pub use redact::{REDACTED, Secret, sanitize, scrub};
 pub use rotator::{Outcome, Rotator};
 pub use store::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretMetadata, SecretStore, StoreError};
+pub use strategy::{
+    CLONE_SUFFIX, MASTERARN_KEY, Strategy, StrategySetting, alternate_username, base_username,
+    fetch_admin_secret,
+};

@@ -1,0 +1,186 @@
+//! Choosing between the single-user and alternating-users strategies, and what the
+//! alternating strategy needs from Secrets Manager.
+//!
+//! The choice is explicit: a secret gets alternating users only when it names an admin
+//! secret (`masterarn`, as in AWS's multi-user templates) or the function is configured for
+//! them with both `ROTATION_STRATEGY=alternating-users` and an admin secret. A secret that
+//! names no admin secret is never rotated with alternating users by accident.
+
+use crate::engine::StepContext;
+use crate::error::RotationError;
+use crate::redact::{Secret, sanitize};
+use crate::store::{AWSCURRENT, StoreError};
+
+/// The secret key that names the admin secret, as in AWS's templates.
+pub const MASTERARN_KEY: &str = "masterarn";
+/// Suffix of the second user, as in AWS's templates.
+pub const CLONE_SUFFIX: &str = "_clone";
+
+/// `ROTATION_STRATEGY`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StrategySetting {
+    /// Alternating users when the secret has `masterarn`, else single user.
+    #[default]
+    Auto,
+    /// Always single user, even when the secret has `masterarn`.
+    SingleUser,
+    /// Always alternating users; the admin secret comes from `masterarn`, else
+    /// `ADMIN_SECRET_ARN`.
+    AlternatingUsers,
+}
+
+impl StrategySetting {
+    pub fn parse(raw: Option<&str>) -> Result<Self, RotationError> {
+        match raw.map(|r| r.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("") | Some("auto") => Ok(Self::Auto),
+            Some("single-user") => Ok(Self::SingleUser),
+            Some("alternating-users") => Ok(Self::AlternatingUsers),
+            Some(_) => Err(RotationError::Config(format!(
+                "ROTATION_STRATEGY must be auto, single-user or alternating-users, got {:?}",
+                sanitize(raw.unwrap_or_default())
+            ))),
+        }
+    }
+
+    /// The strategy for one secret, given its `masterarn` and the configured admin secret.
+    pub fn choose(
+        self,
+        secret_id: &str,
+        masterarn: Option<&str>,
+        configured_admin: Option<&str>,
+    ) -> Result<Strategy, RotationError> {
+        let alternating = |admin: &str| Strategy::AlternatingUsers {
+            admin_secret: admin.to_owned(),
+        };
+        match (self, masterarn, configured_admin) {
+            (Self::SingleUser, _, _) | (Self::Auto, None, _) => Ok(Strategy::SingleUser),
+            (Self::Auto, Some(admin), _) | (Self::AlternatingUsers, Some(admin), _) => {
+                Ok(alternating(admin))
+            }
+            (Self::AlternatingUsers, None, Some(admin)) => Ok(alternating(admin)),
+            (Self::AlternatingUsers, None, None) => Err(RotationError::Config(format!(
+                "ROTATION_STRATEGY is alternating-users, but secret {} has no \"{MASTERARN_KEY}\" and ADMIN_SECRET_ARN is not set",
+                sanitize(secret_id)
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Strategy {
+    /// The user changes its own password.
+    SingleUser,
+    /// Two users take turns; the admin secret's credentials change the one not in use.
+    AlternatingUsers { admin_secret: String },
+}
+
+/// The other user's name: `name` ↔ `name_clone`, refused past the server's limit.
+pub fn alternate_username(name: &str, max_bytes: usize) -> Result<String, String> {
+    let other = match name.strip_suffix(CLONE_SUFFIX) {
+        Some(base) if !base.is_empty() => base.to_owned(),
+        _ => format!("{name}{CLONE_SUFFIX}"),
+    };
+    if other.len() > max_bytes {
+        return Err(format!(
+            "the alternate user name \"{}\" would be {} bytes, over the server's limit of {max_bytes}",
+            sanitize(&other),
+            other.len()
+        ));
+    }
+    Ok(other)
+}
+
+/// The user whose identity both alternating users share: the name without `_clone`.
+pub fn base_username(name: &str) -> &str {
+    match name.strip_suffix(CLONE_SUFFIX) {
+        Some(base) if !base.is_empty() => base,
+        _ => name,
+    }
+}
+
+/// The AWSCURRENT value of the admin secret, with errors that say which secret and why.
+pub async fn fetch_admin_secret(
+    ctx: &StepContext<'_>,
+    admin_secret: &str,
+) -> Result<Secret, RotationError> {
+    let unusable = |reason: String| RotationError::AdminSecret {
+        secret: sanitize(admin_secret),
+        reason,
+    };
+    match ctx.store.get_value(admin_secret, AWSCURRENT, None).await {
+        Ok(Some(value)) => Ok(value),
+        Ok(None) => Err(unusable(
+            "it does not exist or has no AWSCURRENT value".into(),
+        )),
+        Err(StoreError::Binary) => Err(unusable(
+            "it holds a SecretBinary, not a SecretString".into(),
+        )),
+        Err(StoreError::Api { operation, message }) => Err(unusable(format!(
+            "{operation} failed (the function needs secretsmanager:GetSecretValue on it): {message}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_named_admin_secret_enables_alternating_users() {
+        use StrategySetting::*;
+        let alt = |a: &str| Strategy::AlternatingUsers {
+            admin_secret: a.into(),
+        };
+        assert_eq!(
+            Auto.choose("s", None, Some("env-admin")).unwrap(),
+            Strategy::SingleUser
+        );
+        assert_eq!(Auto.choose("s", Some("m"), None).unwrap(), alt("m"));
+        assert_eq!(
+            SingleUser.choose("s", Some("m"), Some("e")).unwrap(),
+            Strategy::SingleUser
+        );
+        assert_eq!(
+            AlternatingUsers.choose("s", Some("m"), Some("e")).unwrap(),
+            alt("m")
+        );
+        assert_eq!(
+            AlternatingUsers.choose("s", None, Some("e")).unwrap(),
+            alt("e")
+        );
+        let err = AlternatingUsers.choose("s", None, None).unwrap_err();
+        assert_eq!(err.error_type(), "ConfigurationError");
+        assert!(err.to_string().contains("ADMIN_SECRET_ARN"));
+    }
+
+    #[test]
+    fn parses_the_setting() {
+        assert_eq!(StrategySetting::parse(None).unwrap(), StrategySetting::Auto);
+        assert_eq!(
+            StrategySetting::parse(Some("Alternating-Users")).unwrap(),
+            StrategySetting::AlternatingUsers
+        );
+        assert!(
+            StrategySetting::parse(Some("multi"))
+                .unwrap_err()
+                .to_string()
+                .contains("ROTATION_STRATEGY")
+        );
+    }
+
+    #[test]
+    fn alternates_names_within_the_limit() {
+        assert_eq!(alternate_username("app", 63).unwrap(), "app_clone");
+        assert_eq!(alternate_username("app_clone", 63).unwrap(), "app");
+        assert_eq!(alternate_username("_clone", 63).unwrap(), "_clone_clone");
+        assert_eq!(base_username("app_clone"), "app");
+        assert_eq!(base_username("app"), "app");
+        let long = "x".repeat(58);
+        assert!(
+            alternate_username(&long, 63)
+                .unwrap_err()
+                .contains("64 bytes")
+        );
+        assert_eq!(alternate_username(&"x".repeat(57), 63).unwrap().len(), 63);
+    }
+}
