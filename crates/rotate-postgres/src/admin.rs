@@ -36,14 +36,13 @@ impl AdminLogin {
             Some(Value::String(p)) => Secret::new(p.clone()),
             _ => return Err(unusable("it has no \"password\" string".into())),
         };
-        if let Some(host) = optional_str(&fields, &["host"]).map_err(&unusable)? {
-            if !host.eq_ignore_ascii_case(&user.host) {
-                return Err(RotationError::AdminHostMismatch {
-                    secret: sanitize(ctx.secret_id),
-                    admin_host: sanitize(&host),
-                    user_host: sanitize(&user.host),
-                });
-            }
+        let admin_host = optional_str(&fields, &["host"]).map_err(&unusable)?;
+        if let Some(host) = admin_host.filter(|h| !h.eq_ignore_ascii_case(&user.host)) {
+            return Err(RotationError::AdminHostMismatch {
+                secret: sanitize(ctx.secret_id),
+                admin_host: sanitize(&host),
+                user_host: sanitize(&user.host),
+            });
         }
         let tls =
             TlsPolicy::from_secret(fields.get("sslmode"), fields.get("ssl")).map_err(&unusable)?;
