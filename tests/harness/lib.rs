@@ -12,7 +12,7 @@ mod secrets;
 
 pub use capture::LogCapture;
 pub use moto::{Moto, moto};
-pub use postgres::{PgCluster, postgres};
+pub use postgres::{PgCluster, postgres, tls_postgres};
 pub use secrets::SecretsManager;
 
 /// A name no other test in this run uses.

@@ -15,12 +15,90 @@ pub struct PgCluster {
     pub port: u16,
     superuser_password: String,
     dir: PathBuf,
+    /// With TLS: the test CA that signed the server's certificate (for `localhost` only).
+    pub ca_file: Option<PathBuf>,
+    /// With TLS: a CA that signed nothing the server holds.
+    pub other_ca_file: Option<PathBuf>,
 }
 
-/// The cluster of this test binary, started on first use.
+/// The plaintext cluster of this test binary, started on first use.
 pub fn postgres() -> &'static PgCluster {
     static CLUSTER: OnceLock<PgCluster> = OnceLock::new();
-    CLUSTER.get_or_init(PgCluster::start)
+    CLUSTER.get_or_init(|| PgCluster::start(false))
+}
+
+/// A second cluster with TLS on, its certificate made at test time.
+pub fn tls_postgres() -> &'static PgCluster {
+    static CLUSTER: OnceLock<PgCluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| PgCluster::start(true))
+}
+
+/// A test CA, and a server certificate it signs for the DNS name `localhost` only, so that
+/// connecting to 127.0.0.1 is a host-name mismatch.
+fn make_certificates(dir: &Path) {
+    let openssl =
+        |args: &[&str], what: &str| run(Command::new("openssl").args(args).current_dir(dir), what);
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    for ca in ["ca", "other-ca"] {
+        let (key, crt, subject) = (
+            format!("{ca}.key"),
+            format!("{ca}.crt"),
+            format!("/CN=rotation test {ca}"),
+        );
+        let mut args = vec![
+            "req", "-x509", "-days", "2", "-subj", &subject, "-keyout", &key, "-out", &crt,
+        ];
+        args.extend(ec);
+        args.extend([
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
+        openssl(&args, "make a test CA");
+    }
+    let mut args = vec![
+        "req",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ];
+    args.extend(ec);
+    openssl(&args, "make the server key");
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.crt",
+        ],
+        "sign the server certificate",
+    );
 }
 
 /// PostgreSQL's server binaries: `PG_BIN`, else the newest Debian install.
@@ -70,13 +148,23 @@ fn free_port() -> u16 {
 }
 
 impl PgCluster {
-    fn start() -> Self {
+    fn start(tls: bool) -> Self {
         let bin = bin_dir();
         let dir = std::env::temp_dir().join(unique("rotation-pg"));
         let data = dir.join("data");
         std::fs::create_dir_all(&dir).unwrap();
         let superuser_password = uuid::Uuid::new_v4().simple().to_string();
         std::fs::write(dir.join("pwfile"), &superuser_password).unwrap();
+        if tls {
+            make_certificates(&dir);
+            use std::os::unix::fs::PermissionsExt;
+            // PostgreSQL refuses a private key that others can read.
+            std::fs::set_permissions(
+                dir.join("server.key"),
+                std::fs::Permissions::from_mode(0o600),
+            )
+            .unwrap();
+        }
         if running_as_root() {
             run(
                 Command::new("chown")
@@ -111,6 +199,12 @@ impl PgCluster {
         let conf = data.join("postgresql.conf");
         let mut text = std::fs::read_to_string(&conf).unwrap();
         text.push_str(&settings);
+        if tls {
+            text.push_str(&format!(
+                "ssl = on\nssl_cert_file = '{0}/server.crt'\nssl_key_file = '{0}/server.key'\n",
+                dir.display()
+            ));
+        }
         std::fs::write(&conf, text).unwrap();
         let pg_ctl = bin.join("pg_ctl");
         let log = dir.join("server.log");
@@ -137,6 +231,8 @@ impl PgCluster {
         Self {
             port,
             superuser_password,
+            ca_file: tls.then(|| dir.join("ca.crt")),
+            other_ca_file: tls.then(|| dir.join("other-ca.crt")),
             dir,
         }
     }

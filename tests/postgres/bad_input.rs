@@ -1,0 +1,259 @@
+//! Bad input: a clear error, and nothing changed.
+
+use crate::fixture::{Fixture, scram_alter};
+use std::time::{Duration, Instant};
+
+use integration_tests::{SecretsManager, install_crypto_provider, postgres, unique};
+use rotate_postgres::{PostgresEngine, Settings};
+use rotation_core::{AWSPENDING, RotationEvent, Rotator, Step};
+use serde_json::json;
+
+#[tokio::test]
+async fn malformed_events_are_refused_before_any_call() {
+    let f = Fixture::new().await;
+    let token = f.sm.start_rotation(&f.arn).await;
+    let before = f.sm.snapshot(&f.arn).await;
+    let cases = [
+        (
+            json!({"SecretId": f.arn, "ClientRequestToken": token}),
+            "the event has no Step",
+        ),
+        (
+            json!({"Step": "rotateSecret", "SecretId": f.arn, "ClientRequestToken": token}),
+            "unknown Step \"rotateSecret\"",
+        ),
+        (
+            json!({"Step": "createSecret", "SecretId": f.arn}),
+            "the event has no ClientRequestToken",
+        ),
+        (json!("createSecret"), "not a JSON object"),
+    ];
+    for (event, message) in cases {
+        let err = f.rotator.handle(&event).await.unwrap_err();
+        assert_eq!(err.error_type(), "InvalidEvent");
+        assert!(err.to_string().contains(message), "{err}");
+    }
+    assert_eq!(f.sm.snapshot(&f.arn).await, before);
+}
+
+#[tokio::test]
+async fn a_token_that_is_not_staged_is_refused() {
+    let f = Fixture::new().await;
+    f.sm.start_rotation(&f.arn).await;
+    f.assert_rejected(
+        Step::CreateSecret,
+        "00000000-0000-0000-0000-000000000000",
+        "VersionNotStaged",
+        "has no stage for rotation",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_secret_with_rotation_disabled_is_refused() {
+    let f = Fixture::new().await;
+    let token = f.sm.start_rotation(&f.arn).await;
+    f.sm.cancel_rotation(&f.arn).await;
+    f.assert_rejected(
+        Step::CreateSecret,
+        &token,
+        "RotationNotEnabled",
+        "is not enabled for rotation",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_value_that_is_not_json_is_refused() {
+    let f = Fixture::new().await;
+    f.sm.put_current(&f.arn, "postgres://user:pw@host/db").await;
+    let token = f.sm.start_rotation(&f.arn).await;
+    let err = f
+        .assert_rejected(
+            Step::CreateSecret,
+            &token,
+            "MalformedSecret",
+            "is not valid JSON",
+        )
+        .await;
+    assert!(!err.to_string().contains("pw@host"));
+}
+
+#[tokio::test]
+async fn a_binary_secret_is_refused() {
+    install_crypto_provider();
+    let sm = SecretsManager::connect().await;
+    let arn = sm.create_binary(&unique("bin"), b"\x00\x01binary").await;
+    let token = sm.start_rotation(&arn).await;
+    let rotator = Rotator::new(sm.store(), PostgresEngine::new(Settings::default()));
+    let before = sm.snapshot(&arn).await;
+    let event = RotationEvent {
+        step: Step::CreateSecret,
+        secret_id: arn.clone(),
+        token,
+        rotation_token: None,
+    };
+    let err = rotator.run(&event).await.unwrap_err();
+    assert_eq!(err.error_type(), "MalformedSecret");
+    assert!(err.to_string().contains("SecretBinary"), "{err}");
+    assert_eq!(sm.snapshot(&arn).await, before);
+}
+
+#[tokio::test]
+async fn a_missing_key_is_named() {
+    for (key, message) in [
+        ("host", "no \"host\" key"),
+        ("username", "no \"username\" or \"user\" key"),
+        ("password", "no \"password\" key"),
+    ] {
+        let f = Fixture::new().await;
+        let mut secret = postgres().secret(&f.user, &f.password);
+        secret.as_object_mut().unwrap().remove(key);
+        f.sm.put_current(&f.arn, &secret.to_string()).await;
+        let token = f.sm.start_rotation(&f.arn).await;
+        f.assert_rejected(Step::CreateSecret, &token, "MalformedSecret", message)
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn another_engine_is_refused() {
+    let f = Fixture::new().await;
+    let mut secret = postgres().secret(&f.user, &f.password);
+    secret["engine"] = "mysql".into();
+    f.sm.put_current(&f.arn, &secret.to_string()).await;
+    let token = f.sm.start_rotation(&f.arn).await;
+    f.assert_rejected(
+        Step::CreateSecret,
+        &token,
+        "WrongEngine",
+        "is for engine \"mysql\"",
+    )
+    .await;
+}
+
+/// A pending value that someone else wrote, pointing at another role or server.
+#[tokio::test]
+async fn a_pending_value_for_another_user_or_host_is_refused() {
+    for (field, value) in [
+        ("username", json!("postgres")),
+        ("host", json!("localhost")),
+    ] {
+        let f = Fixture::new().await;
+        let token = f.sm.start_rotation(&f.arn).await;
+        let mut pending = postgres().secret(&f.user, "attacker-chosen-pw");
+        pending[field] = value;
+        f.sm.client
+            .put_secret_value()
+            .secret_id(&f.arn)
+            .client_request_token(&token)
+            .secret_string(pending.to_string())
+            .version_stages(AWSPENDING)
+            .send()
+            .await
+            .unwrap();
+        f.assert_rejected(
+            Step::SetSecret,
+            &token,
+            "PendingMismatch",
+            &format!("pending {field} differs"),
+        )
+        .await;
+        assert!(
+            postgres()
+                .can_login("postgres", "attacker-chosen-pw")
+                .await
+                .eq(&false)
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_database_fails_fast_with_the_reason() {
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let f = Fixture::new().await;
+    let mut secret = postgres().secret(&f.user, &f.password);
+    secret["port"] = closed_port.into();
+    f.sm.put_current(&f.arn, &secret.to_string()).await;
+    let token = f.sm.start_rotation(&f.arn).await;
+    f.step(Step::CreateSecret, &token).await.unwrap();
+    let err = f
+        .assert_rejected(
+            Step::SetSecret,
+            &token,
+            "ServerUnreachable",
+            &format!("127.0.0.1:{closed_port}"),
+        )
+        .await;
+    assert!(!err.to_string().contains(&f.password));
+    f.assert_rejected(Step::TestSecret, &token, "ServerUnreachable", "login to")
+        .await;
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out_within_the_bound() {
+    // Accepts TCP connections (the kernel does, from the backlog) and never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let user = unique("app");
+    let mut secret = postgres().secret(&user, "pw-initial");
+    secret["port"] = silent_port.into();
+    let settings = Settings {
+        connect_timeout: Duration::from_secs(1),
+        ..Settings::default()
+    };
+    let f = Fixture::with(&user, "pw-initial", secret, settings).await;
+    let token = f.sm.start_rotation(&f.arn).await;
+    f.step(Step::CreateSecret, &token).await.unwrap();
+    let started = Instant::now();
+    f.assert_rejected(
+        Step::SetSecret,
+        &token,
+        "Timeout",
+        "got no answer within 1 s",
+    )
+    .await;
+    // Generous: the point is that the step ends on its own bound, not the Lambda's.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    drop(silent);
+}
+
+#[tokio::test]
+async fn when_every_credential_is_refused_the_error_says_so_for_each() {
+    let f = Fixture::new().await;
+    let token = f.sm.start_rotation(&f.arn).await;
+    f.step(Step::CreateSecret, &token).await.unwrap();
+    let pending = f.password_at(AWSPENDING).await;
+    // Someone changed the password outside Secrets Manager.
+    let outside = "changed-outside-secrets-manager";
+    let (statement, _) = scram_alter(&f.user, outside);
+    postgres()
+        .superuser()
+        .await
+        .batch_execute(&statement)
+        .await
+        .unwrap();
+    let before = f.sm.snapshot(&f.arn).await;
+    let err = f.step(Step::SetSecret, &token).await.unwrap_err();
+    assert_eq!(err.error_type(), "NoWorkingCredentials");
+    let text = err.to_string();
+    assert!(
+        text.contains("AWSPENDING: unencrypted login to") && text.contains("AWSCURRENT: "),
+        "{text}"
+    );
+    assert!(text.contains("password authentication failed"), "{text}");
+    assert!(!text.contains(&pending) && !text.contains(&f.password) && !text.contains(outside));
+    assert_eq!(f.sm.snapshot(&f.arn).await, before);
+    assert!(
+        postgres().can_login(&f.user, outside).await,
+        "the role's password changed"
+    );
+}

@@ -1,0 +1,10 @@
+//! End-to-end rotations of PostgreSQL secrets: the real `rotate-postgres` engine, real
+//! PostgreSQL clusters with SCRAM authentication (one plain, one with TLS), and moto as
+//! Secrets Manager reached through the AWS SDK.
+
+mod alternating;
+mod bad_input;
+mod fixture;
+mod logs;
+mod single_user;
+mod tls;

@@ -1,0 +1,235 @@
+//! TLS: what a secret asks for is what it gets.
+
+use crate::fixture::Fixture;
+
+use integration_tests::{LogCapture, postgres, tls_postgres, unique};
+use rotate_postgres::{Settings, TlsPolicy, TrustSettings};
+use rotation_core::Step;
+use serde_json::json;
+
+#[tokio::test]
+async fn ssl_true_against_a_server_without_tls_fails_and_changes_nothing() {
+    let f = Fixture::new().await;
+    let mut secret = postgres().secret(&f.user, &f.password);
+    secret["ssl"] = true.into();
+    f.sm.put_current(&f.arn, &secret.to_string()).await;
+    let token = f.sm.start_rotation(&f.arn).await;
+    f.step(Step::CreateSecret, &token).await.unwrap();
+    f.assert_rejected(
+        Step::SetSecret,
+        &token,
+        "TlsFailure",
+        "server does not support TLS",
+    )
+    .await;
+    f.assert_rejected(Step::TestSecret, &token, "TlsFailure", "TLS login to")
+        .await;
+}
+
+#[tokio::test]
+async fn a_secret_silent_on_tls_falls_back_to_plaintext_with_a_warning() {
+    let (logs, _guard) = LogCapture::start();
+    let f = Fixture::new().await;
+    let mut secret = postgres().secret(&f.user, &f.password);
+    secret.as_object_mut().unwrap().remove("ssl");
+    f.sm.put_current(&f.arn, &secret.to_string()).await;
+    let new_password = f.rotate().await;
+    assert!(f.can_login(&new_password).await);
+    let text = logs.text();
+    assert!(
+        text.contains("WARN") && text.contains("falling back to an unencrypted connection"),
+        "{text}"
+    );
+}
+
+/// A role on the TLS cluster, with a secret for `host` carrying `tls_keys`.
+async fn on_tls_cluster(host: &str, tls_keys: serde_json::Value, settings: Settings) -> Fixture {
+    let cluster = tls_postgres();
+    let user = unique("tls");
+    let password = format!("initial-{}", unique("pw"));
+    let mut secret = cluster.secret(&user, &password);
+    secret["host"] = host.into();
+    let object = secret.as_object_mut().unwrap();
+    object.remove("ssl");
+    object.extend(tls_keys.as_object().unwrap().clone());
+    Fixture::on(cluster, &user, &password, secret, settings).await
+}
+
+fn trusting(ca: &Option<std::path::PathBuf>) -> Settings {
+    Settings {
+        trust: TrustSettings {
+            ca_file: ca.clone(),
+        },
+        ..Settings::default()
+    }
+}
+
+#[tokio::test]
+async fn verify_full_with_the_test_ca_rotates() {
+    let (logs, _guard) = LogCapture::start();
+    let settings = trusting(&tls_postgres().ca_file);
+    for keys in [json!({"ssl": true}), json!({"sslmode": "verify-full"})] {
+        let f = on_tls_cluster("localhost", keys, settings.clone()).await;
+        let new_password = f.rotate().await;
+        assert!(f.can_login(&new_password).await);
+        assert!(!f.can_login(&f.password).await);
+    }
+    assert!(
+        !logs.text().contains("falling back"),
+        "a verified TLS rotation fell back"
+    );
+}
+
+#[tokio::test]
+async fn a_certificate_for_another_host_name_is_refused() {
+    let f = on_tls_cluster(
+        "127.0.0.1",
+        json!({"ssl": true}),
+        trusting(&tls_postgres().ca_file),
+    )
+    .await;
+    let token = f.sm.start_rotation(&f.arn).await;
+    f.step(Step::CreateSecret, &token).await.unwrap();
+    let err = f
+        .assert_rejected(
+            Step::SetSecret,
+            &token,
+            "TlsFailure",
+            "TLS login to 127.0.0.1:",
+        )
+        .await;
+    assert!(
+        err.to_string().contains("invalid peer certificate"),
+        "{err}"
+    );
+    f.assert_rejected(Step::TestSecret, &token, "TlsFailure", "TLS login to")
+        .await;
+}
+
+#[tokio::test]
+async fn verify_ca_accepts_the_chain_without_the_host_name() {
+    let f = on_tls_cluster(
+        "127.0.0.1",
+        json!({"sslmode": "verify-ca"}),
+        trusting(&tls_postgres().ca_file),
+    )
+    .await;
+    let new_password = f.rotate().await;
+    assert!(f.can_login(&new_password).await);
+}
+
+#[tokio::test]
+async fn an_unknown_ca_is_refused() {
+    let f = on_tls_cluster(
+        "localhost",
+        json!({"ssl": true}),
+        trusting(&tls_postgres().other_ca_file),
+    )
+    .await;
+    let token = f.sm.start_rotation(&f.arn).await;
+    f.step(Step::CreateSecret, &token).await.unwrap();
+    let err = f
+        .assert_rejected(
+            Step::SetSecret,
+            &token,
+            "TlsFailure",
+            "TLS login to localhost:",
+        )
+        .await;
+    assert!(
+        err.to_string().contains("invalid peer certificate"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn sslmode_require_encrypts_without_checking_the_certificate() {
+    // libpq's meaning of `require`; with a CA file configured it would check the chain.
+    let f = on_tls_cluster(
+        "localhost",
+        json!({"sslmode": "require"}),
+        Settings::default(),
+    )
+    .await;
+    let new_password = f.rotate().await;
+    assert!(f.can_login(&new_password).await);
+
+    let g = on_tls_cluster(
+        "localhost",
+        json!({"sslmode": "require"}),
+        trusting(&tls_postgres().other_ca_file),
+    )
+    .await;
+    let token = g.sm.start_rotation(&g.arn).await;
+    g.step(Step::CreateSecret, &token).await.unwrap();
+    g.assert_rejected(
+        Step::SetSecret,
+        &token,
+        "TlsFailure",
+        "invalid peer certificate",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_secret_silent_on_tls_uses_verified_tls_when_it_can() {
+    let (logs, _guard) = LogCapture::start();
+    let f = on_tls_cluster("localhost", json!({}), trusting(&tls_postgres().ca_file)).await;
+    f.rotate().await;
+    assert!(
+        !logs.text().contains("falling back"),
+        "fell back although TLS verified"
+    );
+}
+
+#[tokio::test]
+async fn a_secret_silent_on_tls_falls_back_only_with_a_warning_and_pgsslmode_forbids_it() {
+    let (logs, _guard) = LogCapture::start();
+    let f = on_tls_cluster(
+        "localhost",
+        json!({}),
+        trusting(&tls_postgres().other_ca_file),
+    )
+    .await;
+    f.rotate().await;
+    let text = logs.text();
+    assert!(
+        text.contains("WARN") && text.contains("falling back to an unencrypted connection"),
+        "{text}"
+    );
+
+    // PGSSLMODE=verify-full: the same secret, and no fallback.
+    let strict = Settings {
+        default_tls: TlsPolicy::VerifyFull,
+        ..trusting(&tls_postgres().other_ca_file)
+    };
+    let g = on_tls_cluster("localhost", json!({}), strict).await;
+    let token = g.sm.start_rotation(&g.arn).await;
+    g.step(Step::CreateSecret, &token).await.unwrap();
+    g.assert_rejected(
+        Step::SetSecret,
+        &token,
+        "TlsFailure",
+        "invalid peer certificate",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_unreadable_ca_bundle_is_a_configuration_error() {
+    let f = on_tls_cluster(
+        "localhost",
+        json!({"ssl": true}),
+        trusting(&Some("/nonexistent/rds-ca.pem".into())),
+    )
+    .await;
+    let token = f.sm.start_rotation(&f.arn).await;
+    f.step(Step::CreateSecret, &token).await.unwrap();
+    f.assert_rejected(
+        Step::SetSecret,
+        &token,
+        "ConfigurationError",
+        "/nonexistent/rds-ca.pem",
+    )
+    .await;
+}
