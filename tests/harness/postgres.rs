@@ -280,6 +280,28 @@ impl PgCluster {
             .expect("create role");
     }
 
+    /// An administrator as on RDS: not a superuser, but allowed to create and alter roles.
+    pub async fn create_admin(&self, name: &str, password: &str) {
+        self.create_role(name, password).await;
+        self.superuser()
+            .await
+            .batch_execute(&format!(
+                "ALTER ROLE {} CREATEROLE",
+                escape_identifier(name)
+            ))
+            .await
+            .expect("grant CREATEROLE");
+    }
+
+    pub async fn role_exists(&self, name: &str) -> bool {
+        self.superuser()
+            .await
+            .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&name])
+            .await
+            .unwrap()
+            .is_some()
+    }
+
     /// Whether `user` can log in with `password` and run a query.
     pub async fn can_login(&self, user: &str, password: &str) -> bool {
         match self.connect(user, password).await {
