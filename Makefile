@@ -17,15 +17,18 @@ help:
 
 deps: postgres venv
 
-# Debian's PostgreSQL server; the tests start throwaway clusters from its binaries.
+# Debian's PostgreSQL server (the tests start throwaway clusters from its binaries) and the
+# openssl CLI (the TLS tests make their CA and certificates with it).
 postgres:
-	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
-		echo "PostgreSQL server: $$(ls -d /usr/lib/postgresql/*/bin | tail -n 1)"; \
-	else \
-		echo "Installing PostgreSQL from Debian's packages"; \
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing from Debian's packages:$$missing"; \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
-	fi
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi; \
+	echo "PostgreSQL server: $$(ls -d /usr/lib/postgresql/*/bin | tail -n 1)"
 
 venv: $(VENV)/.installed
 
