@@ -488,3 +488,23 @@ async fn no_secret_reaches_the_logs_in_alternating_rotations() {
     }
     assert!(!text.contains("SCRAM-SHA-256$"));
 }
+
+#[tokio::test]
+async fn an_admin_secret_that_requires_tls_is_not_downgraded_by_the_user_secret() {
+    // The user secret says "ssl": false; the admin secret asks for TLS, which this cluster lacks.
+    let a = Alternating::with_admin(
+        |admin, pw| {
+            let mut s = postgres().secret(admin, pw);
+            s["ssl"] = true.into();
+            s
+        },
+        |_| {},
+    )
+    .await;
+    assert_set_secret_rejected(
+        &a,
+        "TlsFailure",
+        "with the admin secret's credentials: TLS login",
+    )
+    .await;
+}

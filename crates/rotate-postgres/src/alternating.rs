@@ -36,9 +36,12 @@ pub async fn apply(
     }
 
     let admin = AdminLogin::fetch(ctx, admin_secret, pending).await?;
-    let tls = engine
-        .tls_for(pending)
-        .stricter(engine.settings.tls_for(admin.tls));
+    // The user secret decides, unless the admin secret asks for more.
+    let user_tls = engine.tls_for(pending);
+    let tls = match admin.tls {
+        Some(asked) => user_tls.stricter(engine.settings.tls_for(Some(asked))),
+        None => user_tls,
+    };
     let mut client = engine
         .login(pending, &admin.username, &admin.password, tls)
         .await
