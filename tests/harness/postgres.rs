@@ -280,6 +280,20 @@ impl PgCluster {
             .expect("create role");
     }
 
+    /// Changes a role's password as a DBA would, outside Secrets Manager (sent as a verifier).
+    pub async fn set_password(&self, name: &str, password: &str) {
+        let verifier = postgres_protocol::password::scram_sha_256(password.as_bytes());
+        self.superuser()
+            .await
+            .batch_execute(&format!(
+                "ALTER ROLE {} PASSWORD {}",
+                escape_identifier(name),
+                escape_literal(&verifier)
+            ))
+            .await
+            .expect("alter role");
+    }
+
     /// An administrator as on RDS: not a superuser, but allowed to create and alter roles.
     pub async fn create_admin(&self, name: &str, password: &str) {
         self.create_role(name, password).await;

@@ -236,8 +236,7 @@ async fn both_users_act_with_the_same_rights_and_objects() {
 async fn a_crash_between_steps_is_resumed_by_a_fresh_process() {
     let a = Alternating::new().await;
     let f = &a.f;
-    let token = f.sm.start_rotation(&f.arn).await;
-    f.step(Step::CreateSecret, &token).await.unwrap();
+    let token = f.begin().await;
     f.step(Step::SetSecret, &token).await.unwrap();
     // A new process (new engine and store) picks the rotation up where it stopped.
     let fresh = Rotator::new(f.sm.store(), PostgresEngine::new(Settings::default()));
@@ -294,24 +293,25 @@ async fn an_rds_managed_admin_secret_with_only_username_and_password_works() {
 #[tokio::test]
 async fn the_strategy_is_never_alternating_by_accident() {
     // No masterarn, but an admin secret configured: still single user under `auto`.
-    let f = Fixture::new().await;
+    let user = unique("app");
     let settings = Settings {
         admin_secret: Some("arn:some-admin".into()),
         ..Settings::default()
     };
     let f = Fixture::with(
-        &unique("app"),
+        &user,
         "pw-one",
-        postgres().secret(&f.user, "unused"),
+        postgres().secret(&user, "pw-one"),
         settings,
     )
     .await;
-    let token = f.sm.start_rotation(&f.arn).await;
-    f.step(Step::CreateSecret, &token).await.unwrap();
+    let new_password = f.rotate().await;
     assert_eq!(
-        f.sm.value(&f.arn, AWSPENDING).await.unwrap()["username"],
-        f.sm.value(&f.arn, AWSCURRENT).await.unwrap()["username"]
+        f.sm.value(&f.arn, AWSCURRENT).await.unwrap()["username"],
+        user.as_str()
     );
+    assert!(postgres().can_login(&user, &new_password).await);
+    assert!(!postgres().role_exists(&format!("{user}_clone")).await);
 
     // ROTATION_STRATEGY=single-user wins over masterarn.
     let settings = Settings {
@@ -361,8 +361,7 @@ async fn rotation_strategy_alternating_users_takes_the_admin_secret_from_configu
 
 async fn assert_set_secret_rejected(a: &Alternating, error_type: &str, message: &str) {
     let f = &a.f;
-    let token = f.sm.start_rotation(&f.arn).await;
-    f.step(Step::CreateSecret, &token).await.unwrap();
+    let token = f.begin().await;
     let err = f
         .assert_rejected(Step::SetSecret, &token, error_type, message)
         .await;

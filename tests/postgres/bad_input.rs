@@ -1,6 +1,6 @@
 //! Bad input: a clear error, and nothing changed.
 
-use crate::fixture::{Fixture, scram_alter};
+use crate::fixture::Fixture;
 use std::time::{Duration, Instant};
 
 use integration_tests::{SecretsManager, install_crypto_provider, postgres, unique};
@@ -179,8 +179,7 @@ async fn an_unreachable_database_fails_fast_with_the_reason() {
     let mut secret = postgres().secret(&f.user, &f.password);
     secret["port"] = closed_port.into();
     f.sm.put_current(&f.arn, &secret.to_string()).await;
-    let token = f.sm.start_rotation(&f.arn).await;
-    f.step(Step::CreateSecret, &token).await.unwrap();
+    let token = f.begin().await;
     let err = f
         .assert_rejected(
             Step::SetSecret,
@@ -207,8 +206,7 @@ async fn a_server_that_never_answers_times_out_within_the_bound() {
         ..Settings::default()
     };
     let f = Fixture::with(&user, "pw-initial", secret, settings).await;
-    let token = f.sm.start_rotation(&f.arn).await;
-    f.step(Step::CreateSecret, &token).await.unwrap();
+    let token = f.begin().await;
     let started = Instant::now();
     f.assert_rejected(
         Step::SetSecret,
@@ -229,18 +227,11 @@ async fn a_server_that_never_answers_times_out_within_the_bound() {
 #[tokio::test]
 async fn when_every_credential_is_refused_the_error_says_so_for_each() {
     let f = Fixture::new().await;
-    let token = f.sm.start_rotation(&f.arn).await;
-    f.step(Step::CreateSecret, &token).await.unwrap();
+    let token = f.begin().await;
     let pending = f.password_at(AWSPENDING).await;
     // Someone changed the password outside Secrets Manager.
     let outside = "changed-outside-secrets-manager";
-    let (statement, _) = scram_alter(&f.user, outside);
-    postgres()
-        .superuser()
-        .await
-        .batch_execute(&statement)
-        .await
-        .unwrap();
+    postgres().set_password(&f.user, outside).await;
     let before = f.sm.snapshot(&f.arn).await;
     let err = f.step(Step::SetSecret, &token).await.unwrap_err();
     assert_eq!(err.error_type(), "NoWorkingCredentials");

@@ -57,6 +57,13 @@ impl Fixture {
         .await
     }
 
+    /// Starts a rotation and runs createSecret; returns the token.
+    pub async fn begin(&self) -> String {
+        let token = self.sm.start_rotation(&self.arn).await;
+        self.step(Step::CreateSecret, &token).await.unwrap();
+        token
+    }
+
     pub async fn step(&self, step: Step, token: &str) -> Result<Outcome, RotationError> {
         let event = RotationEvent {
             step,
@@ -118,17 +125,4 @@ impl Fixture {
         );
         err
     }
-}
-
-/// The `ALTER ROLE` a DBA (or a crash after ours) would run: the password as a verifier.
-pub fn scram_alter(user: &str, password: &str) -> (String, String) {
-    let verifier = postgres_protocol::password::scram_sha_256(password.as_bytes());
-    (
-        format!(
-            "ALTER ROLE {} PASSWORD {}",
-            postgres_protocol::escape::escape_identifier(user),
-            postgres_protocol::escape::escape_literal(&verifier)
-        ),
-        verifier,
-    )
 }

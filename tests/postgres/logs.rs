@@ -1,6 +1,6 @@
 //! No secret value in any log line, at any level.
 
-use crate::fixture::{Fixture, scram_alter};
+use crate::fixture::Fixture;
 
 use integration_tests::{LogCapture, postgres};
 use rotation_core::{AWSPENDING, Step};
@@ -18,18 +18,11 @@ async fn no_password_reaches_the_logs_at_trace_level() {
     passwords.push(f.rotate().await);
 
     // Every credential refused.
-    let token = f.sm.start_rotation(&f.arn).await;
-    f.step(Step::CreateSecret, &token).await.unwrap();
+    let token = f.begin().await;
     passwords.push(f.password_at(AWSPENDING).await);
     let outside = "outside-pw-for-the-log-test";
     passwords.push(outside.into());
-    let (statement, _) = scram_alter(&f.user, outside);
-    postgres()
-        .superuser()
-        .await
-        .batch_execute(&statement)
-        .await
-        .unwrap();
+    postgres().set_password(&f.user, outside).await;
     assert!(f.step(Step::SetSecret, &token).await.is_err());
     assert!(f.step(Step::TestSecret, &token).await.is_err());
 

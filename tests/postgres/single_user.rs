@@ -1,6 +1,6 @@
 //! Single-user rotations.
 
-use crate::fixture::{Fixture, scram_alter};
+use crate::fixture::Fixture;
 
 use integration_tests::{postgres, unique};
 use rotate_postgres::Settings;
@@ -72,17 +72,10 @@ async fn a_second_rotation_works_and_moves_awsprevious_along() {
 #[tokio::test]
 async fn a_crash_after_alter_role_is_healed_by_the_retry() {
     let f = Fixture::new().await;
-    let token = f.sm.start_rotation(&f.arn).await;
-    f.step(Step::CreateSecret, &token).await.unwrap();
+    let token = f.begin().await;
     let pending = f.password_at(AWSPENDING).await;
     // The state a crash leaves when ALTER ROLE committed but setSecret never returned.
-    let (statement, _) = scram_alter(&f.user, &pending);
-    postgres()
-        .superuser()
-        .await
-        .batch_execute(&statement)
-        .await
-        .unwrap();
+    postgres().set_password(&f.user, &pending).await;
     assert!(!f.can_login(&f.password).await);
 
     assert_eq!(
@@ -103,8 +96,7 @@ async fn a_rotation_left_half_done_is_finished_with_awsprevious() {
     let mut stale = postgres().secret(&f.user, "not-the-real-one");
     stale["note"] = "put by hand".into();
     f.sm.put_current(&f.arn, &stale.to_string()).await;
-    let token = f.sm.start_rotation(&f.arn).await;
-    f.step(Step::CreateSecret, &token).await.unwrap();
+    let token = f.begin().await;
     assert_eq!(
         f.step(Step::SetSecret, &token).await.unwrap(),
         Outcome::Applied

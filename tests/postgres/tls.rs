@@ -13,8 +13,7 @@ async fn ssl_true_against_a_server_without_tls_fails_and_changes_nothing() {
     let mut secret = postgres().secret(&f.user, &f.password);
     secret["ssl"] = true.into();
     f.sm.put_current(&f.arn, &secret.to_string()).await;
-    let token = f.sm.start_rotation(&f.arn).await;
-    f.step(Step::CreateSecret, &token).await.unwrap();
+    let token = f.begin().await;
     f.assert_rejected(
         Step::SetSecret,
         &token,
@@ -88,8 +87,7 @@ async fn a_certificate_for_another_host_name_is_refused() {
         trusting(&tls_postgres().ca_file),
     )
     .await;
-    let token = f.sm.start_rotation(&f.arn).await;
-    f.step(Step::CreateSecret, &token).await.unwrap();
+    let token = f.begin().await;
     let err = f
         .assert_rejected(
             Step::SetSecret,
@@ -126,8 +124,7 @@ async fn an_unknown_ca_is_refused() {
         trusting(&tls_postgres().other_ca_file),
     )
     .await;
-    let token = f.sm.start_rotation(&f.arn).await;
-    f.step(Step::CreateSecret, &token).await.unwrap();
+    let token = f.begin().await;
     let err = f
         .assert_rejected(
             Step::SetSecret,
@@ -160,8 +157,7 @@ async fn sslmode_require_encrypts_without_checking_the_certificate() {
         trusting(&tls_postgres().other_ca_file),
     )
     .await;
-    let token = g.sm.start_rotation(&g.arn).await;
-    g.step(Step::CreateSecret, &token).await.unwrap();
+    let token = g.begin().await;
     g.assert_rejected(
         Step::SetSecret,
         &token,
@@ -204,8 +200,7 @@ async fn a_secret_silent_on_tls_falls_back_only_with_a_warning_and_pgsslmode_for
         ..trusting(&tls_postgres().other_ca_file)
     };
     let g = on_tls_cluster("localhost", json!({}), strict).await;
-    let token = g.sm.start_rotation(&g.arn).await;
-    g.step(Step::CreateSecret, &token).await.unwrap();
+    let token = g.begin().await;
     g.assert_rejected(
         Step::SetSecret,
         &token,
@@ -223,8 +218,7 @@ async fn an_unreadable_ca_bundle_is_a_configuration_error() {
         trusting(&Some("/nonexistent/rds-ca.pem".into())),
     )
     .await;
-    let token = f.sm.start_rotation(&f.arn).await;
-    f.step(Step::CreateSecret, &token).await.unwrap();
+    let token = f.begin().await;
     f.assert_rejected(
         Step::SetSecret,
         &token,
