@@ -9,13 +9,16 @@ PYTHON := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO_FLAGS := --locked
 
-.PHONY: help deps postgres venv fmt-check clippy test demo clean
+NEO4J_SERVER := tests/neo4j-server
+NEO4J_CLASSPATH := $(NEO4J_SERVER)/target/classpath.txt
+
+.PHONY: help deps postgres java venv neo4j-server fmt-check clippy test demo clean
 
 help:
 	@echo "make test   install what is missing, then fmt check, clippy and every test"
 	@echo "make demo   one real rotation against a throwaway PostgreSQL and moto"
 
-deps: postgres venv
+deps: postgres venv neo4j-server
 
 # Debian's PostgreSQL server (the tests start throwaway clusters from its binaries) and the
 # openssl CLI (the TLS tests make their CA and certificates with it).
@@ -29,6 +32,22 @@ postgres:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi; \
 	echo "PostgreSQL server: $$(ls -d /usr/lib/postgresql/*/bin | tail -n 1)"
+
+# Java 17 and Maven build the Neo4j test server from Maven Central artifacts.
+java:
+	@missing=""; \
+	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
+	command -v mvn >/dev/null || missing="$$missing maven"; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing from Debian's packages:$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+neo4j-server: java $(NEO4J_CLASSPATH)
+
+$(NEO4J_CLASSPATH): $(NEO4J_SERVER)/pom.xml $(NEO4J_SERVER)/src/main/java/rotation/neo4j/Main.java
+	mvn -q -B -f $(NEO4J_SERVER)/pom.xml package dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
 
 venv: $(VENV)/.installed
 

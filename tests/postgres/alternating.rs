@@ -2,7 +2,9 @@
 
 use integration_tests::{LogCapture, postgres, unique};
 use rotate_postgres::{PostgresEngine, Settings};
-use rotation_core::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Outcome, Rotator, Step, StrategySetting};
+use rotation_core::{
+    AWSCURRENT, AWSPENDING, AWSPREVIOUS, Outcome, Rotator, Step, StrategyConfig, StrategySetting,
+};
 use serde_json::{Value, json};
 use tokio_postgres::Client;
 
@@ -295,7 +297,10 @@ async fn the_strategy_is_never_alternating_by_accident() {
     // No masterarn, but an admin secret configured: still single user under `auto`.
     let user = unique("app");
     let settings = Settings {
-        admin_secret: Some("arn:some-admin".into()),
+        strategy: StrategyConfig {
+            admin_secret: Some("arn:some-admin".into()),
+            ..StrategyConfig::default()
+        },
         ..Settings::default()
     };
     let f = Fixture::with(
@@ -315,7 +320,10 @@ async fn the_strategy_is_never_alternating_by_accident() {
 
     // ROTATION_STRATEGY=single-user wins over masterarn.
     let settings = Settings {
-        strategy: StrategySetting::SingleUser,
+        strategy: StrategyConfig {
+            setting: StrategySetting::SingleUser,
+            admin_secret: None,
+        },
         ..Settings::default()
     };
     let a = Alternating::with_settings(|admin, pw| postgres().secret(admin, pw), |_| {}, settings)
@@ -333,8 +341,10 @@ async fn rotation_strategy_alternating_users_takes_the_admin_secret_from_configu
     let seed = Alternating::new().await;
     let user = unique("app");
     let settings = Settings {
-        strategy: StrategySetting::AlternatingUsers,
-        admin_secret: Some(seed.admin_arn.clone()),
+        strategy: StrategyConfig {
+            setting: StrategySetting::AlternatingUsers,
+            admin_secret: Some(seed.admin_arn.clone()),
+        },
         ..Settings::default()
     };
     let f = Fixture::with(

@@ -37,11 +37,9 @@ impl PostgresEngine {
         ctx: &StepContext<'_>,
         secret: &PgSecret,
     ) -> Result<Strategy, RotationError> {
-        self.settings.strategy.choose(
-            ctx.secret_id,
-            secret.masterarn.as_deref(),
-            self.settings.admin_secret.as_deref(),
-        )
+        self.settings
+            .strategy
+            .choose(ctx.secret_id, secret.masterarn.as_deref())
     }
 
     /// The TLS policy for connections to `secret`'s server.

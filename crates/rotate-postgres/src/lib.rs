@@ -17,5 +17,5 @@ mod sql;
 mod tls;
 
 pub use engine::PostgresEngine;
-pub use settings::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXCLUDED_CHARACTERS, Settings};
+pub use settings::{DEFAULT_EXCLUDED_CHARACTERS, Settings};
 pub use tls::{TlsPolicy, TrustSettings};

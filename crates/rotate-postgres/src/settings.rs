@@ -2,17 +2,16 @@
 
 use std::time::Duration;
 
-use rotation_core::{PasswordPolicy, RotationError, StrategySetting, sanitize};
+use rotation_core::{
+    DEFAULT_CONNECT_TIMEOUT, PasswordPolicy, RotationError, StrategyConfig, connect_timeout,
+    sanitize,
+};
 
 use crate::tls::{TlsPolicy, TrustSettings};
 
 /// Characters a generated PostgreSQL password never holds by default: `:` breaks `.pgpass`,
 /// `/` and `@` break connection URLs, quotes and backslash break shell and config quoting.
 pub const DEFAULT_EXCLUDED_CHARACTERS: &str = ":/@\"'\\";
-/// AWS's templates use 5 s; long enough for a cross-AZ TLS handshake, short enough to leave
-/// room for retries inside the default 30 s Lambda timeout.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-const MAX_CONNECT_TIMEOUT_SECONDS: u64 = 120;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -24,11 +23,8 @@ pub struct Settings {
     pub default_tls: TlsPolicy,
     /// Extra trusted roots: libpq's `PGSSLROOTCERT`.
     pub trust: TrustSettings,
-    /// `ROTATION_STRATEGY`.
-    pub strategy: StrategySetting,
-    /// `ADMIN_SECRET_ARN`: the admin secret for `alternating-users` when a secret has no
-    /// `masterarn` of its own.
-    pub admin_secret: Option<String>,
+    /// `ROTATION_STRATEGY` and `ADMIN_SECRET_ARN`.
+    pub strategy: StrategyConfig,
 }
 
 impl Default for Settings {
@@ -38,8 +34,7 @@ impl Default for Settings {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             default_tls: TlsPolicy::VerifyFullOrPlain,
             trust: TrustSettings::default(),
-            strategy: StrategySetting::Auto,
-            admin_secret: None,
+            strategy: StrategyConfig::default(),
         }
     }
 }
@@ -53,21 +48,7 @@ impl Settings {
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, RotationError> {
         let password_policy = PasswordPolicy::from_lookup(DEFAULT_EXCLUDED_CHARACTERS, 1, &lookup)?;
-        let connect_timeout = match lookup("CONNECT_TIMEOUT_SECONDS") {
-            None => DEFAULT_CONNECT_TIMEOUT,
-            Some(raw) => raw
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|s| (1..=MAX_CONNECT_TIMEOUT_SECONDS).contains(s))
-                .map(Duration::from_secs)
-                .ok_or_else(|| {
-                    RotationError::Config(format!(
-                        "CONNECT_TIMEOUT_SECONDS must be a whole number from 1 to {MAX_CONNECT_TIMEOUT_SECONDS}, got {:?}",
-                        sanitize(&raw)
-                    ))
-                })?,
-        };
+        let connect_timeout = connect_timeout(&lookup)?;
         let default_tls = match lookup("PGSSLMODE").filter(|v| !v.trim().is_empty()) {
             None => TlsPolicy::VerifyFullOrPlain,
             Some(raw) => TlsPolicy::from_sslmode(&raw).ok_or_else(|| {
@@ -82,15 +63,13 @@ impl Settings {
                 .filter(|v| !v.trim().is_empty())
                 .map(Into::into),
         };
-        let strategy = StrategySetting::parse(lookup("ROTATION_STRATEGY").as_deref())?;
-        let admin_secret = lookup("ADMIN_SECRET_ARN").filter(|v| !v.trim().is_empty());
+        let strategy = StrategyConfig::from_lookup(&lookup)?;
         Ok(Self {
             password_policy,
             connect_timeout,
             default_tls,
             trust,
             strategy,
-            admin_secret,
         })
     }
 
@@ -124,7 +103,7 @@ mod tests {
             s.password_policy.exclude_characters,
             DEFAULT_EXCLUDED_CHARACTERS
         );
-        assert_eq!(s.strategy, StrategySetting::Auto);
+        assert_eq!(s.strategy, StrategyConfig::default());
     }
 
     #[test]
@@ -141,17 +120,6 @@ mod tests {
             s.trust.ca_file.as_deref(),
             Some(std::path::Path::new("/opt/rds-ca.pem"))
         );
-    }
-
-    #[test]
-    fn reads_the_strategy() {
-        let s = settings(&[
-            ("ROTATION_STRATEGY", "alternating-users"),
-            ("ADMIN_SECRET_ARN", "arn:admin"),
-        ])
-        .unwrap();
-        assert_eq!(s.strategy, StrategySetting::AlternatingUsers);
-        assert_eq!(s.admin_secret.as_deref(), Some("arn:admin"));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! An [`Engine`] supplies only what is specific to one kind of credential.
 
 mod aws_store;
+mod config;
 mod engine;
 mod error;
 mod event;
@@ -19,6 +20,7 @@ mod store;
 mod strategy;
 
 pub use aws_store::AwsSecretStore;
+pub use config::{DEFAULT_CONNECT_TIMEOUT, StrategyConfig, connect_timeout};
 pub use engine::{Applied, Engine, StepContext, Versions};
 pub use error::{FailureKind, RotationError};
 pub use event::{RotationEvent, Step};

@@ -1,0 +1,99 @@
+//! Settings every engine reads the same way from the function's environment.
+
+use std::time::Duration;
+
+use crate::error::RotationError;
+use crate::redact::sanitize;
+use crate::strategy::{Strategy, StrategySetting};
+
+/// AWS's templates use 5 s; long enough for a cross-AZ TLS handshake, short enough to leave
+/// room for retries inside the default 30 s Lambda timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const MAX_CONNECT_TIMEOUT_SECONDS: u64 = 120;
+
+/// `CONNECT_TIMEOUT_SECONDS`: the bound on each attempt to reach and log in to a server.
+pub fn connect_timeout(lookup: impl Fn(&str) -> Option<String>) -> Result<Duration, RotationError> {
+    let Some(raw) = lookup("CONNECT_TIMEOUT_SECONDS") else {
+        return Ok(DEFAULT_CONNECT_TIMEOUT);
+    };
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|s| (1..=MAX_CONNECT_TIMEOUT_SECONDS).contains(s))
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            RotationError::Config(format!(
+                "CONNECT_TIMEOUT_SECONDS must be a whole number from 1 to {MAX_CONNECT_TIMEOUT_SECONDS}, got {:?}",
+                sanitize(&raw)
+            ))
+        })
+}
+
+/// `ROTATION_STRATEGY` and `ADMIN_SECRET_ARN`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StrategyConfig {
+    pub setting: StrategySetting,
+    /// The admin secret for `alternating-users` when a secret has no `masterarn` of its own.
+    pub admin_secret: Option<String>,
+}
+
+impl StrategyConfig {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, RotationError> {
+        Ok(Self {
+            setting: StrategySetting::parse(lookup("ROTATION_STRATEGY").as_deref())?,
+            admin_secret: lookup("ADMIN_SECRET_ARN").filter(|v| !v.trim().is_empty()),
+        })
+    }
+
+    /// The strategy for a secret with this `masterarn`.
+    pub fn choose(
+        &self,
+        secret_id: &str,
+        masterarn: Option<&str>,
+    ) -> Result<Strategy, RotationError> {
+        self.setting
+            .choose(secret_id, masterarn, self.admin_secret.as_deref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_timeout_and_names_a_bad_one() {
+        assert_eq!(connect_timeout(|_| None).unwrap(), DEFAULT_CONNECT_TIMEOUT);
+        assert_eq!(
+            connect_timeout(|_| Some("9".into())).unwrap(),
+            Duration::from_secs(9)
+        );
+        for bad in ["0", "soon", "121"] {
+            let err = connect_timeout(|_| Some(bad.into())).unwrap_err();
+            assert!(
+                err.to_string().contains("CONNECT_TIMEOUT_SECONDS must be"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn reads_the_strategy_variables() {
+        let c = StrategyConfig::from_lookup(|k| match k {
+            "ROTATION_STRATEGY" => Some("alternating-users".into()),
+            "ADMIN_SECRET_ARN" => Some("arn:admin".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.setting, StrategySetting::AlternatingUsers);
+        assert_eq!(
+            c.choose("s", None).unwrap(),
+            Strategy::AlternatingUsers {
+                admin_secret: "arn:admin".into()
+            }
+        );
+        assert!(
+            StrategyConfig::from_lookup(|k| (k == "ROTATION_STRATEGY").then(|| "both".into()))
+                .is_err()
+        );
+    }
+}
