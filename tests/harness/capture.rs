@@ -16,6 +16,11 @@ impl LogCapture {
     pub fn start() -> (Self, DefaultGuard) {
         static BRIDGE: Once = Once::new();
         BRIDGE.call_once(|| {
+            // tracing caches, per call site, whether anyone listens. With no global
+            // subscriber, a call site first reached on another test's thread is switched off
+            // for every thread. A global registry that listens to everything (and prints
+            // nothing) keeps every call site on, so each thread's capture sees all events.
+            let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
             let _ = tracing_log::LogTracer::init();
             rotation_core::quiet_statement_logs();
         });

@@ -1,18 +1,22 @@
-//! Real servers for the end-to-end tests: a throwaway PostgreSQL cluster with SCRAM
-//! authentication and moto as the Secrets Manager API, both on 127.0.0.1.
+//! Real servers for the end-to-end tests: throwaway PostgreSQL clusters with SCRAM
+//! authentication, a Neo4j server, and moto as the Secrets Manager API, all on 127.0.0.1.
 //!
 //! Each server is started once per test binary and stopped by a watchdog process when the
 //! binary exits (its standard input closes), however the binary ends.
 
 mod capture;
 mod moto;
+mod neo4j;
 mod postgres;
 mod process;
+mod rotation;
 mod secrets;
 
 pub use capture::LogCapture;
 pub use moto::{Moto, moto};
+pub use neo4j::{Neo4jServer, neo4j};
 pub use postgres::{PgCluster, postgres, tls_postgres};
+pub use rotation::Rotation;
 pub use secrets::SecretsManager;
 
 /// A name no other test in this run uses.

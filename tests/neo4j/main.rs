@@ -1,0 +1,323 @@
+//! End-to-end rotations of Neo4j secrets: the real `rotate-neo4j` engine, a real Neo4j 5.26
+//! server with authentication on, and moto as Secrets Manager reached through the AWS SDK.
+
+use std::time::{Duration, Instant};
+
+use integration_tests::{LogCapture, Rotation, neo4j, unique};
+use rotate_neo4j::{Neo4jEngine, Settings};
+use rotation_core::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Outcome, Step};
+use serde_json::{Value, json};
+
+/// A Neo4j user with a password, and a secret for it (edited by `edit`).
+struct Graph {
+    r: Rotation<Neo4jEngine>,
+    user: String,
+    password: String,
+}
+
+impl Graph {
+    async fn new() -> Self {
+        Self::with(|_| {}, Settings::default()).await
+    }
+
+    async fn with(edit: impl FnOnce(&mut Value), settings: Settings) -> Self {
+        let user = unique("graph");
+        let password = format!("initial-{}", unique("pw"));
+        neo4j().create_user(&user, &password).await;
+        let mut secret = neo4j().secret(&user, &password);
+        edit(&mut secret);
+        let r = Rotation::new(&secret, Neo4jEngine::new(settings)).await;
+        Self { r, user, password }
+    }
+
+    fn login_of(value: &Value) -> (String, String) {
+        (
+            value["username"].as_str().unwrap().into(),
+            value["password"].as_str().unwrap().into(),
+        )
+    }
+
+    /// Expects the step to fail, the secret and the user's password unchanged.
+    async fn assert_rejected(
+        &self,
+        step: Step,
+        token: &str,
+        error_type: &str,
+        message: &str,
+    ) -> String {
+        let err = self
+            .r
+            .assert_rejected(step, token, error_type, message)
+            .await;
+        assert!(
+            neo4j().can_login(&self.user, &self.password).await,
+            "the failed step changed the password"
+        );
+        let text = err.to_string();
+        assert!(!text.contains(&self.password));
+        text
+    }
+}
+
+#[tokio::test]
+async fn a_single_user_rotation_changes_the_password_and_keeps_everything_else() {
+    let g = Graph::with(
+        |s| s["team"] = json!({"owner": "graph", "n": [1, 2]}),
+        Settings::default(),
+    )
+    .await;
+    let token = g.r.sm.start_rotation(&g.r.arn).await;
+    for (step, first, again) in [
+        (Step::CreateSecret, Outcome::Created, Outcome::PendingExists),
+        (Step::SetSecret, Outcome::Applied, Outcome::AlreadyApplied),
+        (Step::TestSecret, Outcome::Tested, Outcome::Tested),
+        (
+            Step::FinishSecret,
+            Outcome::Finished,
+            Outcome::AlreadyCurrent,
+        ),
+    ] {
+        assert_eq!(g.r.step(step, &token).await.unwrap(), first, "{step:?}");
+        assert_eq!(
+            g.r.step(step, &token).await.unwrap(),
+            again,
+            "{step:?} run twice"
+        );
+    }
+    g.r.sm.complete_rotation(&g.r.arn, &token).await;
+    let current = g.r.value(AWSCURRENT).await;
+    let (user, new_password) = Graph::login_of(&current);
+    assert_eq!(user, g.user);
+    assert!(
+        neo4j().can_login(&g.user, &new_password).await,
+        "the new password is refused"
+    );
+    assert!(
+        !neo4j().can_login(&g.user, &g.password).await,
+        "the old password still logs in"
+    );
+    assert_eq!(Graph::login_of(&g.r.value(AWSPREVIOUS).await).1, g.password);
+    let mut expected = neo4j().secret(&g.user, &new_password);
+    expected["team"] = json!({"owner": "graph", "n": [1, 2]});
+    assert_eq!(current, expected);
+
+    // A second rotation.
+    let (_, second) = Graph::login_of(&g.r.rotate().await);
+    assert!(neo4j().can_login(&g.user, &second).await);
+    assert!(!neo4j().can_login(&g.user, &new_password).await);
+}
+
+#[tokio::test]
+async fn a_crash_after_the_password_change_is_healed_by_the_retry() {
+    let g = Graph::new().await;
+    let token = g.r.begin().await;
+    let (_, pending) = Graph::login_of(&g.r.value(AWSPENDING).await);
+    // The state a crash leaves when the server changed the password but setSecret never returned.
+    neo4j().set_password(&g.user, &pending).await;
+    assert_eq!(
+        g.r.step(Step::SetSecret, &token).await.unwrap(),
+        Outcome::AlreadyApplied
+    );
+    g.r.step(Step::TestSecret, &token).await.unwrap();
+    g.r.step(Step::FinishSecret, &token).await.unwrap();
+    assert!(neo4j().can_login(&g.user, &pending).await);
+}
+
+#[tokio::test]
+async fn alternating_users_take_turns_and_the_previous_user_keeps_working() {
+    let admin = unique("admin");
+    let admin_password = format!("admin-{}", unique("pw"));
+    neo4j().create_user(&admin, &admin_password).await;
+    let g0 = Graph::new().await;
+    let admin_arn =
+        g0.r.sm
+            .create(
+                &unique("admin"),
+                &neo4j().secret(&admin, &admin_password).to_string(),
+            )
+            .await;
+    // Community Edition has no roles, so any user may administer users: the admin here is an
+    // ordinary user, as on Community.
+    let g = Graph::with(
+        |s| s["masterarn"] = admin_arn.clone().into(),
+        Settings::default(),
+    )
+    .await;
+    let clone = format!("{}_clone", g.user);
+
+    let token = g.r.sm.start_rotation(&g.r.arn).await;
+    for step in Step::ALL {
+        g.r.step(step, &token).await.unwrap();
+        g.r.step(step, &token).await.unwrap();
+    }
+    g.r.sm.complete_rotation(&g.r.arn, &token).await;
+    let (user1, pw1) = Graph::login_of(&g.r.value(AWSCURRENT).await);
+    assert_eq!(user1, clone);
+    assert!(neo4j().can_login(&clone, &pw1).await);
+    assert!(
+        neo4j().can_login(&g.user, &g.password).await,
+        "the previous user must keep working"
+    );
+
+    let (user2, pw2) = Graph::login_of(&g.r.rotate().await);
+    assert_eq!(user2, g.user);
+    assert!(neo4j().can_login(&g.user, &pw2).await);
+    assert!(neo4j().can_login(&clone, &pw1).await);
+
+    let (user3, pw3) = Graph::login_of(&g.r.rotate().await);
+    assert_eq!(user3, clone);
+    assert!(neo4j().can_login(&clone, &pw3).await);
+    assert!(!neo4j().can_login(&clone, &pw1).await);
+}
+
+// ---- bad input: a clear error, nothing changed ----
+
+#[tokio::test]
+async fn malformed_uris_and_missing_keys_are_named() {
+    for (edit, message) in [
+        (json!({"uri": "bolt//127.0.0.1:7687"}), "has no scheme"),
+        (
+            json!({"uri": "http://127.0.0.1:7474"}),
+            "unknown scheme \"http\"",
+        ),
+        (json!({"uri": "bolt://:7687"}), "no valid host"),
+        (json!({"uri": null}), "no \"uri\" key"),
+        (json!({"username": null}), "no \"username\" or \"user\" key"),
+        (json!({"password": null}), "no \"password\" key"),
+    ] {
+        let g = Graph::with(
+            |s| {
+                for (k, v) in edit.as_object().unwrap() {
+                    if v.is_null() {
+                        s.as_object_mut().unwrap().remove(k);
+                    } else {
+                        s[k] = v.clone();
+                    }
+                }
+            },
+            Settings::default(),
+        )
+        .await;
+        let token = g.r.sm.start_rotation(&g.r.arn).await;
+        g.r.assert_rejected(Step::CreateSecret, &token, "MalformedSecret", message)
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn when_every_credential_is_refused_the_error_says_so() {
+    let g = Graph::new().await;
+    let token = g.r.begin().await;
+    let outside = format!("outside-{}", unique("pw"));
+    neo4j().set_password(&g.user, &outside).await;
+    let err =
+        g.r.assert_rejected(
+            Step::SetSecret,
+            &token,
+            "NoWorkingCredentials",
+            "AWSCURRENT: login to",
+        )
+        .await;
+    assert!(err.to_string().contains("authentication failure"), "{err}");
+    assert!(
+        neo4j().can_login(&g.user, &outside).await,
+        "the password changed"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_server_fails_fast_with_the_reason() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let g = Graph::with(
+        |s| s["uri"] = format!("bolt://127.0.0.1:{closed}").into(),
+        Settings::default(),
+    )
+    .await;
+    let token = g.r.begin().await;
+    g.assert_rejected(
+        Step::SetSecret,
+        &token,
+        "ServerUnreachable",
+        &format!("127.0.0.1:{closed}"),
+    )
+    .await;
+    g.assert_rejected(Step::TestSecret, &token, "ServerUnreachable", "login to")
+        .await;
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out_within_the_bound() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let settings = Settings {
+        connect_timeout: Duration::from_secs(1),
+        ..Settings::default()
+    };
+    let g = Graph::with(
+        |s| s["uri"] = format!("bolt://127.0.0.1:{port}").into(),
+        settings,
+    )
+    .await;
+    let token = g.r.begin().await;
+    let started = Instant::now();
+    let err = g.r.step(Step::SetSecret, &token).await.unwrap_err();
+    assert_eq!(err.error_type(), "Timeout", "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    drop(silent);
+}
+
+#[tokio::test]
+async fn a_missing_admin_secret_is_named_and_no_user_is_created() {
+    let g = Graph::with(
+        |s| s["masterarn"] = "no-such-neo4j-admin".into(),
+        Settings::default(),
+    )
+    .await;
+    let token = g.r.begin().await;
+    g.assert_rejected(
+        Step::SetSecret,
+        &token,
+        "AdminSecretUnusable",
+        "no-such-neo4j-admin",
+    )
+    .await;
+    assert!(!neo4j().user_exists(&format!("{}_clone", g.user)).await);
+}
+
+// ---- no secret in any log ----
+
+#[tokio::test]
+async fn no_password_reaches_the_logs_at_trace_level() {
+    let (logs, _guard) = LogCapture::start();
+    let g = Graph::new().await;
+    let mut secrets = vec![g.password.clone()];
+    secrets.push(Graph::login_of(&g.r.rotate().await).1);
+    let token = g.r.begin().await;
+    secrets.push(Graph::login_of(&g.r.value(AWSPENDING).await).1);
+    let outside = format!("outside-{}", unique("pw"));
+    neo4j().set_password(&g.user, &outside).await;
+    secrets.push(outside);
+    assert!(g.r.step(Step::SetSecret, &token).await.is_err());
+    assert!(g.r.step(Step::TestSecret, &token).await.is_err());
+
+    let text = logs.text();
+    assert!(
+        text.contains("step failed") && text.contains("step done"),
+        "the capture missed our logs: {}",
+        &text[..text.len().min(2000)]
+    );
+    for (i, secret) in secrets.iter().enumerate() {
+        assert!(
+            !text.contains(secret.as_str()),
+            "secret #{i} reached the logs"
+        );
+    }
+}
