@@ -1,86 +1,66 @@
-//! `make demo`: one real rotation of a PostgreSQL secret, step by step, on a throwaway
-//! PostgreSQL cluster and moto standing in for Secrets Manager. Prints what each step did,
-//! never a password; both servers stop when the demo exits.
+//! `make demo`: real rotations, step by step, against throwaway servers: a PostgreSQL secret
+//! on a PostgreSQL cluster, then a Neo4j secret on a Neo4j server, with moto standing in for
+//! Secrets Manager. Prints what each step did, never a password; the servers stop when the
+//! demo exits.
 
-use integration_tests::{SecretsManager, install_crypto_provider, moto, postgres, unique};
+use integration_tests::{SecretsManager, install_crypto_provider, moto, neo4j, postgres, unique};
+use rotate_neo4j::Neo4jEngine;
 use rotate_postgres::PostgresEngine;
-use rotation_core::{AWSCURRENT, AWSPREVIOUS, Rotator, Step};
+use rotation_core::{AWSCURRENT, AWSPREVIOUS, AwsSecretStore, Engine, Rotator, Step};
 use serde_json::json;
 
-fn explain(step: Step, outcome: &str) -> &'static str {
-    match (step, outcome) {
-        (Step::CreateSecret, "created") => "generated a new password and stored it as AWSPENDING",
-        (Step::SetSecret, "applied") => {
-            "logged in with AWSCURRENT and ran ALTER ROLE with a SCRAM verifier (no plaintext sent)"
-        }
-        (Step::TestSecret, "tested") => "logged in with the AWSPENDING password and ran a query",
-        (Step::FinishSecret, "finished") => "moved AWSCURRENT to the new version",
-        _ => "(see outcome)",
-    }
-}
-
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
-    install_crypto_provider();
-    let pg = postgres();
-    println!(
-        "PostgreSQL  throwaway cluster, SCRAM authentication, 127.0.0.1:{}",
-        pg.port
-    );
-    println!("Secrets Manager  moto at {}", moto().endpoint);
-
-    let user = unique("demo_app");
-    let password = format!("first-{}", unique("pw"));
-    pg.create_role(&user, &password).await;
-    let sm = SecretsManager::connect().await;
-    let arn = sm
-        .create("demo/postgres", &pg.secret(&user, &password).to_string())
-        .await;
-    println!("\nrole \"{user}\" and secret {arn} (password not shown)");
-
-    let token = sm.start_rotation(&arn).await;
-    println!("RotateSecret: new version {token}, labelled AWSPENDING, no value yet\n");
-
-    let rotator = Rotator::new(
-        sm.store(),
-        PostgresEngine::from_env().expect("configuration"),
-    );
+/// Runs the four steps as Secrets Manager would, printing each outcome.
+async fn rotate<E: Engine>(
+    sm: &SecretsManager,
+    engine: E,
+    arn: &str,
+    explain: fn(Step) -> &'static str,
+) {
+    let token = sm.start_rotation(arn).await;
+    println!("  RotateSecret: new version {token}, labelled AWSPENDING, no value yet");
+    let rotator: Rotator<AwsSecretStore, E> = Rotator::new(sm.store(), engine);
     for step in Step::ALL {
         let event = json!({"Step": step.as_str(), "SecretId": arn, "ClientRequestToken": token});
         match rotator.handle(&event).await {
-            Ok(answer) => {
-                let outcome = answer["outcome"].as_str().unwrap_or_default();
-                println!(
-                    "  {:<13} {:<9} {}",
-                    step.as_str(),
-                    outcome,
-                    explain(step, outcome)
-                );
-            }
+            Ok(answer) => println!(
+                "  {:<13} {:<9} {}",
+                step.as_str(),
+                answer["outcome"].as_str().unwrap_or_default(),
+                explain(step)
+            ),
             Err(e) => {
-                eprintln!(
-                    "  {:<13} FAILED    {} ({})",
-                    step.as_str(),
-                    e,
-                    e.error_type()
-                );
+                eprintln!("  {:<13} FAILED    {e} ({})", step.as_str(), e.error_type());
                 std::process::exit(1);
             }
         }
     }
-    sm.complete_rotation(&arn, &token).await;
+    sm.complete_rotation(arn, &token).await;
+}
 
-    let new_password = sm.value(&arn, AWSCURRENT).await.unwrap()["password"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let previous = sm.value(&arn, AWSPREVIOUS).await.unwrap()["password"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let old_refused = !pg.can_login(&user, &password).await;
-    let new_accepted = pg.can_login(&user, &new_password).await;
-    println!();
+fn postgres_step(step: Step) -> &'static str {
+    match step {
+        Step::CreateSecret => "generated a new password and stored it as AWSPENDING",
+        Step::SetSecret => {
+            "logged in with AWSCURRENT and ran ALTER ROLE with a SCRAM verifier (no plaintext sent)"
+        }
+        Step::TestSecret => "logged in with the AWSPENDING password and ran a query",
+        Step::FinishSecret => "moved AWSCURRENT to the new version",
+    }
+}
+
+fn neo4j_step(step: Step) -> &'static str {
+    match step {
+        Step::CreateSecret => "generated a new password and stored it as AWSPENDING",
+        Step::SetSecret => {
+            "logged in with AWSCURRENT and ran ALTER CURRENT USER SET PASSWORD (parameters only)"
+        }
+        Step::TestSecret => "logged in with the AWSPENDING password and ran SHOW CURRENT USER",
+        Step::FinishSecret => "moved AWSCURRENT to the new version",
+    }
+}
+
+/// Prints the checks and says whether they all hold.
+fn report(old_refused: bool, new_accepted: bool, previous_is_old: bool) -> bool {
     println!(
         "  old password (now AWSPREVIOUS): {}",
         if old_refused {
@@ -95,15 +75,77 @@ async fn main() {
     );
     println!(
         "  AWSPREVIOUS holds the old value: {}",
-        if previous == password { "yes" } else { "NO" }
+        if previous_is_old { "yes" } else { "NO" }
     );
-    let ok = old_refused && new_accepted && previous == password;
+    old_refused && new_accepted && previous_is_old
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    install_crypto_provider();
+    println!("Secrets Manager: moto at {}", moto().endpoint);
+    let sm = SecretsManager::connect().await;
+    let password_of =
+        |v: Option<serde_json::Value>| v.unwrap()["password"].as_str().unwrap().to_owned();
+
+    let pg = postgres();
+    println!(
+        "\nPostgreSQL: throwaway cluster, SCRAM authentication, 127.0.0.1:{}",
+        pg.port
+    );
+    let user = unique("demo_app");
+    let password = format!("first-{}", unique("pw"));
+    pg.create_role(&user, &password).await;
+    let arn = sm
+        .create("demo/postgres", &pg.secret(&user, &password).to_string())
+        .await;
+    println!("  role \"{user}\" and secret {arn} (password not shown)");
+    rotate(
+        &sm,
+        PostgresEngine::from_env().expect("configuration"),
+        &arn,
+        postgres_step,
+    )
+    .await;
+    let new_password = password_of(sm.value(&arn, AWSCURRENT).await);
+    let pg_ok = report(
+        !pg.can_login(&user, &password).await,
+        pg.can_login(&user, &new_password).await,
+        password_of(sm.value(&arn, AWSPREVIOUS).await) == password,
+    );
+
+    println!(
+        "\nNeo4j: Community 5.26 server, authentication on, {}",
+        neo4j().uri()
+    );
+    let user = unique("demo_graph");
+    let password = format!("first-{}", unique("pw"));
+    neo4j().create_user(&user, &password).await;
+    let arn = sm
+        .create("demo/neo4j", &neo4j().secret(&user, &password).to_string())
+        .await;
+    println!("  user \"{user}\" and secret {arn} (password not shown)");
+    rotate(
+        &sm,
+        Neo4jEngine::from_env().expect("configuration"),
+        &arn,
+        neo4j_step,
+    )
+    .await;
+    let new_password = password_of(sm.value(&arn, AWSCURRENT).await);
+    let neo4j_ok = report(
+        !neo4j().can_login(&user, &password).await,
+        neo4j().can_login(&user, &new_password).await,
+        password_of(sm.value(&arn, AWSPREVIOUS).await) == password,
+    );
+
+    let ok = pg_ok && neo4j_ok;
     println!(
         "\n{}",
         if ok {
-            "Rotation complete. Stopping the servers."
+            "Both rotations complete. Stopping the servers."
         } else {
-            "Rotation check FAILED."
+            "A rotation check FAILED."
         }
     );
     std::process::exit(if ok { 0 } else { 1 });
