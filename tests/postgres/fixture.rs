@@ -1,19 +1,26 @@
-//! A role on the test cluster, a secret for it in moto, and a rotator joining them.
+//! A role on a test cluster, and a secret for it rotated by the PostgreSQL engine.
 
-use integration_tests::{PgCluster, SecretsManager, install_crypto_provider, postgres, unique};
+use std::ops::Deref;
+
+use integration_tests::{PgCluster, Rotation, postgres, unique};
 use rotate_postgres::{PostgresEngine, Settings};
-use rotation_core::{
-    AWSCURRENT, AwsSecretStore, Outcome, RotationError, RotationEvent, Rotator, Step,
-};
+use rotation_core::{AWSCURRENT, RotationError, Step};
 use serde_json::Value;
 
+/// The generic [`Rotation`] (secret, rotator, steps) plus the role it rotates.
 pub struct Fixture {
+    rotation: Rotation<PostgresEngine>,
     pub cluster: &'static PgCluster,
-    pub sm: SecretsManager,
-    pub rotator: Rotator<AwsSecretStore, PostgresEngine>,
-    pub arn: String,
     pub user: String,
     pub password: String,
+}
+
+impl Deref for Fixture {
+    type Target = Rotation<PostgresEngine>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.rotation
+    }
 }
 
 impl Fixture {
@@ -30,16 +37,11 @@ impl Fixture {
         secret: Value,
         settings: Settings,
     ) -> Self {
-        install_crypto_provider();
         cluster.create_role(user, password).await;
-        let sm = SecretsManager::connect().await;
-        let arn = sm.create(&unique("db"), &secret.to_string()).await;
-        let rotator = Rotator::new(sm.store(), PostgresEngine::new(settings));
+        let rotation = Rotation::new(&secret, PostgresEngine::new(settings)).await;
         Self {
+            rotation,
             cluster,
-            sm,
-            rotator,
-            arn,
             user: user.into(),
             password: password.into(),
         }
@@ -57,38 +59,14 @@ impl Fixture {
         .await
     }
 
-    /// Starts a rotation and runs createSecret; returns the token.
-    pub async fn begin(&self) -> String {
-        let token = self.sm.start_rotation(&self.arn).await;
-        self.step(Step::CreateSecret, &token).await.unwrap();
-        token
-    }
-
-    pub async fn step(&self, step: Step, token: &str) -> Result<Outcome, RotationError> {
-        let event = RotationEvent {
-            step,
-            secret_id: self.arn.clone(),
-            token: token.into(),
-            rotation_token: None,
-        };
-        self.rotator.run(&event).await
-    }
-
-    /// One whole rotation as the service runs it, AWSPENDING cleared at the end. Returns the
-    /// new password.
+    /// One whole rotation; returns the new password.
     pub async fn rotate(&self) -> String {
-        let token = self.sm.start_rotation(&self.arn).await;
-        for step in Step::ALL {
-            self.step(step, &token)
-                .await
-                .unwrap_or_else(|e| panic!("{}: {e}", step.as_str()));
-        }
-        self.sm.complete_rotation(&self.arn, &token).await;
+        self.rotation.rotate().await;
         self.password_at(AWSCURRENT).await
     }
 
     pub async fn password_at(&self, stage: &str) -> String {
-        self.sm.value(&self.arn, stage).await.unwrap()["password"]
+        self.value(stage).await["password"]
             .as_str()
             .unwrap()
             .to_owned()
@@ -98,8 +76,7 @@ impl Fixture {
         self.cluster.can_login(&self.user, password).await
     }
 
-    /// Runs `step`, expects `error_type` with `message` in it, and proves nothing changed: the
-    /// secret's versions and labels, and which password the role accepts.
+    /// [`Rotation::assert_rejected`], and the role's password unchanged too.
     pub async fn assert_rejected(
         &self,
         step: Step,
@@ -107,18 +84,10 @@ impl Fixture {
         error_type: &str,
         message: &str,
     ) -> RotationError {
-        let before = self.sm.snapshot(&self.arn).await;
-        let err = self.step(step, token).await.unwrap_err();
-        assert_eq!(err.error_type(), error_type, "{err}");
-        assert!(
-            err.to_string().contains(message),
-            "{err:?} should mention {message:?}"
-        );
-        assert_eq!(
-            self.sm.snapshot(&self.arn).await,
-            before,
-            "the failed step changed the secret"
-        );
+        let err = self
+            .rotation
+            .assert_rejected(step, token, error_type, message)
+            .await;
         assert!(
             self.can_login(&self.password).await,
             "the failed step changed the role's password"
