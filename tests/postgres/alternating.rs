@@ -400,7 +400,12 @@ async fn a_missing_admin_secret_is_named() {
 #[tokio::test]
 async fn an_unreadable_admin_secret_is_named() {
     let a = Alternating::with_admin(|_, _| json!("not an object"), |_| {}).await;
-    assert_set_secret_rejected(&a, "AdminSecretUnusable", "its value is not a JSON object").await;
+    assert_set_secret_rejected(
+        &a,
+        "AdminSecretUnusable",
+        "cannot be used: it is not a JSON object",
+    )
+    .await;
     let b = Alternating::with_admin(|admin, _| json!({"username": admin}), |_| {}).await;
     assert_set_secret_rejected(&b, "AdminSecretUnusable", "no \"password\"").await;
 }

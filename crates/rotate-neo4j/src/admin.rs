@@ -2,8 +2,9 @@
 //! optionally a `uri`, which must name the user secret's host. We always connect to the user
 //! secret's server, so admin credentials never go anywhere the user secret does not point.
 
-use rotation_core::{RotationError, Secret, StepContext, fetch_admin_secret, sanitize};
-use serde_json::Value;
+use rotation_core::{
+    LoginSecret, RotationError, Secret, StepContext, fetch_admin_secret, sanitize,
+};
 
 use crate::secret::{BoltUri, Neo4jSecret};
 
@@ -19,25 +20,13 @@ impl AdminLogin {
         user: &Neo4jSecret,
     ) -> Result<Self, RotationError> {
         let value = fetch_admin_secret(ctx, admin_secret).await?;
-        let unusable = |reason: &str| RotationError::AdminSecret {
+        let unusable = |reason: String| RotationError::AdminSecret {
             secret: sanitize(admin_secret),
-            reason: reason.into(),
+            reason,
         };
-        let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(value.expose()) else {
-            return Err(unusable("its value is not a JSON object"));
-        };
-        let text = |key: &str| {
-            fields
-                .get(key)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-        };
-        let username = text("username")
-            .or_else(|| text("user"))
-            .ok_or_else(|| unusable("it has no \"username\" string"))?;
-        let password = text("password").ok_or_else(|| unusable("it has no \"password\" string"))?;
-        if let Some(uri) = text("uri") {
-            let admin_uri = BoltUri::parse(uri).map_err(|reason| unusable(&reason))?;
+        let admin = LoginSecret::from_json(&value).map_err(unusable)?;
+        if let Some(uri) = admin.string(&["uri"]).map_err(unusable)? {
+            let admin_uri = BoltUri::parse(&uri).map_err(unusable)?;
             if !admin_uri.host.eq_ignore_ascii_case(&user.uri.host) {
                 return Err(RotationError::AdminHostMismatch {
                     secret: sanitize(ctx.secret_id),
@@ -47,8 +36,8 @@ impl AdminLogin {
             }
         }
         Ok(Self {
-            username: username.to_owned(),
-            password: Secret::new(password),
+            username: admin.username.clone(),
+            password: admin.password.clone(),
         })
     }
 }

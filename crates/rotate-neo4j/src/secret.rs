@@ -4,11 +4,10 @@
 //! The whole JSON object is kept so that a rotated value differs from its source only in the
 //! user name and password: unknown keys survive every rotation.
 
-use serde_json::{Map, Value};
+use std::ops::Deref;
 
-use rotation_core::{MASTERARN_KEY, RotationError, Secret, StepContext, sanitize};
+use rotation_core::{LoginSecret, RotationError, Secret, StepContext, sanitize};
 
-const USERNAME_KEYS: [&str; 2] = ["username", "user"];
 const DEFAULT_DATABASE: &str = "neo4j";
 const DEFAULT_PORT: u16 = 7687;
 
@@ -112,25 +111,20 @@ fn split_host_port(authority: &str) -> Option<(String, u16)> {
     valid_host.then(|| (host.to_owned(), port))
 }
 
+/// A Neo4j secret: the login (user name, password, `masterarn`, every other key kept), and
+/// where it logs in.
+#[derive(Debug)]
 pub struct Neo4jSecret {
-    fields: Map<String, Value>,
-    username_key: &'static str,
+    login: LoginSecret,
     pub uri: BoltUri,
-    pub username: String,
-    pub password: Secret,
     pub database: String,
-    pub masterarn: Option<String>,
 }
 
-/// Written by hand: the raw JSON holds the password, so it is never printed.
-impl std::fmt::Debug for Neo4jSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Neo4jSecret")
-            .field("uri", &self.uri)
-            .field("username", &self.username)
-            .field("password", &self.password)
-            .field("database", &self.database)
-            .finish_non_exhaustive()
+impl Deref for Neo4jSecret {
+    type Target = LoginSecret;
+
+    fn deref(&self) -> &LoginSecret {
+        &self.login
     }
 }
 
@@ -140,86 +134,27 @@ impl Neo4jSecret {
         stage: &str,
         value: &Secret,
     ) -> Result<Self, RotationError> {
+        let login = LoginSecret::parse(ctx, stage, value)?;
+        login.check_engine(ctx, &["neo4j"], "neo4j")?;
         let bad = |reason: String| ctx.malformed(stage, reason);
-        let json: Value = serde_json::from_str(value.expose()).map_err(|e| {
-            bad(format!(
-                "it is not valid JSON (error at line {} column {})",
-                e.line(),
-                e.column()
-            ))
-        })?;
-        let Value::Object(fields) = json else {
-            return Err(bad("it is not a JSON object".into()));
-        };
-        if let Some(engine) = fields.get("engine").filter(|e| e.as_str() != Some("neo4j")) {
-            return Err(RotationError::WrongEngine {
-                secret: sanitize(ctx.secret_id),
-                found: sanitize(&engine.to_string()),
-                expected: "neo4j",
-            });
-        }
-        let uri = BoltUri::parse(
-            &string(&fields, &["uri"])
-                .map_err(&bad)?
-                .ok_or_else(|| bad("it has no \"uri\" key".into()))?,
-        )
-        .map_err(&bad)?;
-        let username_key = USERNAME_KEYS
-            .into_iter()
-            .find(|k| fields.get(*k).is_some_and(Value::is_string))
-            .ok_or_else(|| bad("it has no \"username\" or \"user\" key".into()))?;
-        let username = string(&fields, &[username_key])
-            .map_err(&bad)?
-            .unwrap_or_default();
-        let password = match fields.get("password") {
-            Some(Value::String(p)) => Secret::new(p.clone()),
-            Some(_) => return Err(bad("\"password\" must be a string".into())),
-            None => return Err(bad("it has no \"password\" key".into())),
-        };
-        let database = string(&fields, &["database"])
-            .map_err(&bad)?
+        let uri = BoltUri::parse(&login.required(&["uri"]).map_err(bad)?).map_err(bad)?;
+        let database = login
+            .string(&["database"])
+            .map_err(bad)?
             .unwrap_or_else(|| DEFAULT_DATABASE.into());
-        let masterarn = string(&fields, &[MASTERARN_KEY]).map_err(&bad)?;
         Ok(Self {
-            fields,
-            username_key,
+            login,
             uri,
-            username,
-            password,
             database,
-            masterarn,
         })
     }
-
-    /// The same secret for another user and password, every other key as it was.
-    pub fn with_login(&self, username: &str, password: &Secret) -> Secret {
-        let mut fields = self.fields.clone();
-        fields.insert(self.username_key.into(), Value::String(username.to_owned()));
-        fields.insert(
-            "password".into(),
-            Value::String(password.expose().to_owned()),
-        );
-        Secret::new(Value::Object(fields).to_string())
-    }
-}
-
-fn string(fields: &Map<String, Value>, keys: &[&str]) -> Result<Option<String>, String> {
-    for key in keys {
-        match fields.get(*key) {
-            Some(Value::String(s)) if !s.is_empty() => return Ok(Some(s.clone())),
-            Some(Value::String(_)) => return Err(format!("\"{key}\" is empty")),
-            Some(Value::Null) | None => continue,
-            Some(_) => return Err(format!("\"{key}\" must be a string")),
-        }
-    }
-    Ok(None)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use rotation_core::InMemorySecretStore;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn parse(value: Value) -> Result<Neo4jSecret, RotationError> {
         let store = InMemorySecretStore::new();

@@ -5,10 +5,11 @@
 //! when the admin secret names another host, so admin credentials never go anywhere the user
 //! secret does not point.
 
-use rotation_core::{RotationError, Secret, StepContext, fetch_admin_secret, sanitize};
-use serde_json::Value;
+use rotation_core::{
+    LoginSecret, RotationError, Secret, StepContext, fetch_admin_secret, sanitize,
+};
 
-use crate::secret::{PgSecret, USERNAME_KEYS, optional_str, required_str};
+use crate::secret::PgSecret;
 use crate::tls::TlsPolicy;
 
 pub struct AdminLogin {
@@ -28,15 +29,8 @@ impl AdminLogin {
             secret: sanitize(admin_secret),
             reason,
         };
-        let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(value.expose()) else {
-            return Err(unusable("its value is not a JSON object".into()));
-        };
-        let username = required_str(&fields, &USERNAME_KEYS).map_err(&unusable)?;
-        let password = match fields.get("password") {
-            Some(Value::String(p)) => Secret::new(p.clone()),
-            _ => return Err(unusable("it has no \"password\" string".into())),
-        };
-        let admin_host = optional_str(&fields, &["host"]).map_err(&unusable)?;
+        let admin = LoginSecret::from_json(&value).map_err(unusable)?;
+        let admin_host = admin.string(&["host"]).map_err(unusable)?;
         if let Some(host) = admin_host.filter(|h| !h.eq_ignore_ascii_case(&user.host)) {
             return Err(RotationError::AdminHostMismatch {
                 secret: sanitize(ctx.secret_id),
@@ -45,10 +39,10 @@ impl AdminLogin {
             });
         }
         let tls =
-            TlsPolicy::from_secret(fields.get("sslmode"), fields.get("ssl")).map_err(&unusable)?;
+            TlsPolicy::from_secret(admin.get("sslmode"), admin.get("ssl")).map_err(unusable)?;
         Ok(Self {
-            username,
-            password,
+            username: admin.username.clone(),
+            password: admin.password.clone(),
             tls,
         })
     }

@@ -4,46 +4,37 @@
 //! The whole JSON object is kept so that a rotated value differs from its source only in the
 //! password: unknown keys and the team's own key names survive every rotation.
 
-use serde_json::{Map, Value};
+use std::ops::Deref;
 
-use rotation_core::{MASTERARN_KEY, RotationError, Secret, StepContext, sanitize};
+use serde_json::Value;
+
+use rotation_core::{LoginSecret, RotationError, Secret, StepContext};
 
 use crate::tls::TlsPolicy;
 
 /// Engine names AWS's PostgreSQL templates accept.
 const ENGINES: [&str; 2] = ["postgres", "aurora-postgresql"];
-pub const USERNAME_KEYS: [&str; 2] = ["username", "user"];
 const DBNAME_KEYS: [&str; 2] = ["dbname", "database"];
 const DEFAULT_PORT: u16 = 5432;
 const DEFAULT_DBNAME: &str = "postgres";
 
+/// A PostgreSQL secret: the login (user name, password, `masterarn`, every other key kept),
+/// and where it logs in.
+#[derive(Debug)]
 pub struct PgSecret {
-    fields: Map<String, Value>,
-    /// Which of [`USERNAME_KEYS`] this secret uses, so the alternate user is written back
-    /// under the same name.
-    username_key: &'static str,
+    login: LoginSecret,
     pub host: String,
     pub port: u16,
-    pub username: String,
-    pub password: Secret,
     pub dbname: String,
     /// What the secret asks for (`sslmode`, else `ssl`); `None` when it says nothing.
     pub tls: Option<TlsPolicy>,
-    /// The admin secret for the alternating-users strategy.
-    pub masterarn: Option<String>,
 }
 
-/// Written by hand: the raw JSON holds the password, so it is never printed.
-impl std::fmt::Debug for PgSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgSecret")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("username", &self.username)
-            .field("password", &self.password)
-            .field("dbname", &self.dbname)
-            .field("tls", &self.tls)
-            .finish_non_exhaustive()
+impl Deref for PgSecret {
+    type Target = LoginSecret;
+
+    fn deref(&self) -> &LoginSecret {
+        &self.login
     }
 }
 
@@ -55,92 +46,28 @@ impl PgSecret {
         stage: &str,
         value: &Secret,
     ) -> Result<Self, RotationError> {
+        let login = LoginSecret::parse(ctx, stage, value)?;
+        login.check_engine(ctx, &ENGINES, "postgres or aurora-postgresql")?;
         let bad = |reason: String| ctx.malformed(stage, reason);
-        let json: Value = serde_json::from_str(value.expose()).map_err(|e| {
-            bad(format!(
-                "it is not valid JSON (error at line {} column {})",
-                e.line(),
-                e.column()
-            ))
-        })?;
-        let Value::Object(fields) = json else {
-            return Err(bad("it is not a JSON object".into()));
-        };
-        if let Some(engine) = fields.get("engine") {
-            let name = engine
-                .as_str()
-                .ok_or_else(|| bad("\"engine\" must be a string".into()))?;
-            if !ENGINES.contains(&name) {
-                return Err(RotationError::WrongEngine {
-                    secret: sanitize(ctx.secret_id),
-                    found: sanitize(name),
-                    expected: "postgres or aurora-postgresql",
-                });
-            }
-        }
-        let host = required_str(&fields, &["host"]).map_err(&bad)?;
-        let username = required_str(&fields, &USERNAME_KEYS).map_err(&bad)?;
-        let username_key = USERNAME_KEYS
-            .into_iter()
-            .find(|k| fields.get(*k).is_some_and(Value::is_string))
-            .expect("required_str found one of these keys");
-        let masterarn = optional_str(&fields, &[MASTERARN_KEY]).map_err(&bad)?;
-        let password = match fields.get("password") {
-            Some(Value::String(p)) => Secret::new(p.clone()),
-            Some(_) => return Err(bad("\"password\" must be a string".into())),
-            None => return Err(bad("it has no \"password\" key".into())),
-        };
-        let dbname = optional_str(&fields, &DBNAME_KEYS)
-            .map_err(&bad)?
+        let host = login.required(&["host"]).map_err(bad)?;
+        let dbname = login
+            .string(&DBNAME_KEYS)
+            .map_err(bad)?
             .unwrap_or_else(|| DEFAULT_DBNAME.to_owned());
-        let port = parse_port(fields.get("port")).map_err(&bad)?;
-        let tls = TlsPolicy::from_secret(fields.get("sslmode"), fields.get("ssl")).map_err(&bad)?;
+        let port = parse_port(login.get("port")).map_err(bad)?;
+        let tls = TlsPolicy::from_secret(login.get("sslmode"), login.get("ssl")).map_err(bad)?;
         Ok(Self {
-            fields,
-            username_key,
+            login,
             host,
             port,
-            username,
-            password,
             dbname,
             tls,
-            masterarn,
         })
     }
-
-    /// The same secret for another user and password, every other key as it was.
-    pub fn with_login(&self, username: &str, password: &Secret) -> Secret {
-        let mut fields = self.fields.clone();
-        fields.insert(self.username_key.into(), Value::String(username.to_owned()));
-        fields.insert(
-            "password".into(),
-            Value::String(password.expose().to_owned()),
-        );
-        Secret::new(Value::Object(fields).to_string())
-    }
-}
-
-pub fn optional_str(fields: &Map<String, Value>, keys: &[&str]) -> Result<Option<String>, String> {
-    for key in keys {
-        match fields.get(*key) {
-            Some(Value::String(s)) if !s.is_empty() => return Ok(Some(s.clone())),
-            Some(Value::String(_)) => return Err(format!("\"{key}\" is empty")),
-            Some(Value::Null) | None => continue,
-            Some(_) => return Err(format!("\"{key}\" must be a string")),
-        }
-    }
-    Ok(None)
-}
-
-pub fn required_str(fields: &Map<String, Value>, keys: &[&str]) -> Result<String, String> {
-    optional_str(fields, keys)?.ok_or_else(|| {
-        let names: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
-        format!("it has no {} key", names.join(" or "))
-    })
 }
 
 /// AWS writes the port as a number; hand-made secrets often hold a string.
-pub fn parse_port(value: Option<&Value>) -> Result<u16, String> {
+fn parse_port(value: Option<&Value>) -> Result<u16, String> {
     let parsed = match value {
         None | Some(Value::Null) => return Ok(DEFAULT_PORT),
         Some(Value::Number(n)) => n.as_u64(),
