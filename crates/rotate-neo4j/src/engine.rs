@@ -5,9 +5,9 @@ use async_trait::async_trait;
 use neo4rs::query;
 use rotation_core::{
     AWSCURRENT, AWSPENDING, AWSPREVIOUS, Applied, Engine, FailureKind, RotationError, Secret,
-    StepContext, Strategy, Versions, alternate_username, base_username, sanitize, scrub,
+    StepContext, Strategy, Versions, base_username, sanitize, scrub, usable_previous,
 };
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::admin::AdminLogin;
 use crate::connect::{Login, LoginFailure, Session};
@@ -256,13 +256,11 @@ impl Engine for Neo4jEngine {
         current: &Secret,
     ) -> Result<Secret, RotationError> {
         let current = Neo4jSecret::parse(ctx, AWSCURRENT, current)?;
-        let username = match self.strategy(ctx, &current)? {
-            Strategy::SingleUser => current.username.clone(),
-            Strategy::AlternatingUsers { .. } => {
-                alternate_username(&current.username, MAX_USERNAME_BYTES)
-                    .map_err(|reason| ctx.malformed(AWSCURRENT, reason))?
-            }
-        };
+        let username = self.strategy(ctx, &current)?.pending_username(
+            ctx,
+            &current.username,
+            MAX_USERNAME_BYTES,
+        )?;
         let password = self.settings.password_policy.generate()?;
         Ok(current.with_login(&username, &password))
     }
@@ -274,25 +272,19 @@ impl Engine for Neo4jEngine {
     ) -> Result<Applied, RotationError> {
         let current = Neo4jSecret::parse(ctx, AWSCURRENT, versions.current)?;
         let pending = Neo4jSecret::parse(ctx, AWSPENDING, versions.pending)?;
-        match self.strategy(ctx, &current)? {
+        let strategy = self.strategy(ctx, &current)?;
+        let expected_user =
+            strategy.pending_username(ctx, &current.username, MAX_USERNAME_BYTES)?;
+        ensure_expected_target(ctx, &current, &pending, &expected_user)?;
+        match strategy {
             Strategy::SingleUser => {
-                ensure_expected_target(ctx, &current, &pending, &current.username)?;
-                let previous = versions.previous.and_then(|value| {
-                    match Neo4jSecret::parse(ctx, AWSPREVIOUS, value) {
-                        Ok(previous) => Some(previous),
-                        Err(e) => {
-                            warn!(error = %e, "AWSPREVIOUS cannot be used");
-                            None
-                        }
-                    }
+                let previous = usable_previous(versions.previous, |value| {
+                    Neo4jSecret::parse(ctx, AWSPREVIOUS, value)
                 });
                 self.apply_single(&current, &pending, previous.as_ref())
                     .await
             }
             Strategy::AlternatingUsers { admin_secret } => {
-                let expected = alternate_username(&current.username, MAX_USERNAME_BYTES)
-                    .map_err(|reason| ctx.malformed(AWSCURRENT, reason))?;
-                ensure_expected_target(ctx, &current, &pending, &expected)?;
                 self.apply_alternating(ctx, &admin_secret, &pending).await
             }
         }

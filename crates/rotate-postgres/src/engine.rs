@@ -3,10 +3,10 @@
 use async_trait::async_trait;
 use rotation_core::{
     AWSCURRENT, AWSPENDING, AWSPREVIOUS, Applied, Engine, FailureKind, RotationError, Secret,
-    StepContext, Strategy, Versions, alternate_username, base_username, sanitize,
+    StepContext, Strategy, Versions, base_username, sanitize, usable_previous,
 };
 use tokio_postgres::Client;
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::connect::{Login, LoginFailure, error_text};
 use crate::secret::PgSecret;
@@ -134,13 +134,11 @@ impl Engine for PostgresEngine {
         current: &Secret,
     ) -> Result<Secret, RotationError> {
         let current = PgSecret::parse(ctx, AWSCURRENT, current)?;
-        let username = match self.strategy(ctx, &current)? {
-            Strategy::SingleUser => current.username.clone(),
-            Strategy::AlternatingUsers { .. } => {
-                alternate_username(&current.username, MAX_ROLE_NAME_BYTES)
-                    .map_err(|reason| ctx.malformed(AWSCURRENT, reason))?
-            }
-        };
+        let username = self.strategy(ctx, &current)?.pending_username(
+            ctx,
+            &current.username,
+            MAX_ROLE_NAME_BYTES,
+        )?;
         let password = self.settings.password_policy.generate()?;
         Ok(current.with_login(&username, &password))
     }
@@ -152,24 +150,18 @@ impl Engine for PostgresEngine {
     ) -> Result<Applied, RotationError> {
         let current = PgSecret::parse(ctx, AWSCURRENT, versions.current)?;
         let pending = PgSecret::parse(ctx, AWSPENDING, versions.pending)?;
-        match self.strategy(ctx, &current)? {
+        let strategy = self.strategy(ctx, &current)?;
+        let expected_user =
+            strategy.pending_username(ctx, &current.username, MAX_ROLE_NAME_BYTES)?;
+        ensure_expected_target(ctx, &current, &pending, &expected_user)?;
+        match strategy {
             Strategy::SingleUser => {
-                ensure_expected_target(ctx, &current, &pending, &current.username)?;
-                let previous = versions.previous.and_then(|value| {
-                    match PgSecret::parse(ctx, AWSPREVIOUS, value) {
-                        Ok(previous) => Some(previous),
-                        Err(e) => {
-                            warn!(error = %e, "AWSPREVIOUS cannot be used");
-                            None
-                        }
-                    }
+                let previous = usable_previous(versions.previous, |value| {
+                    PgSecret::parse(ctx, AWSPREVIOUS, value)
                 });
                 single_user::apply(self, &current, &pending, previous.as_ref()).await
             }
             Strategy::AlternatingUsers { admin_secret } => {
-                let expected = alternate_username(&current.username, MAX_ROLE_NAME_BYTES)
-                    .map_err(|reason| ctx.malformed(AWSCURRENT, reason))?;
-                ensure_expected_target(ctx, &current, &pending, &expected)?;
                 alternating::apply(self, ctx, &admin_secret, &pending).await
             }
         }

@@ -34,5 +34,5 @@ pub use rotator::{Outcome, Rotator};
 pub use store::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretMetadata, SecretStore, StoreError};
 pub use strategy::{
     CLONE_SUFFIX, MASTERARN_KEY, Strategy, StrategySetting, alternate_username, base_username,
-    fetch_admin_secret,
+    fetch_admin_secret, usable_previous,
 };

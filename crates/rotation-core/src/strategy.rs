@@ -74,6 +74,37 @@ pub enum Strategy {
     AlternatingUsers { admin_secret: String },
 }
 
+impl Strategy {
+    /// The user name a pending version carries: the current user's own, or its alternate.
+    pub fn pending_username(
+        &self,
+        ctx: &StepContext<'_>,
+        current: &str,
+        max_bytes: usize,
+    ) -> Result<String, RotationError> {
+        match self {
+            Self::SingleUser => Ok(current.to_owned()),
+            Self::AlternatingUsers { .. } => alternate_username(current, max_bytes)
+                .map_err(|reason| ctx.malformed(AWSCURRENT, reason)),
+        }
+    }
+}
+
+/// AWSPREVIOUS parsed by the engine, or `None` with a warning: a previous value that cannot be
+/// used only means one fewer password to try.
+pub fn usable_previous<T>(
+    previous: Option<&Secret>,
+    parse: impl FnOnce(&Secret) -> Result<T, RotationError>,
+) -> Option<T> {
+    match parse(previous?) {
+        Ok(parsed) => Some(parsed),
+        Err(e) => {
+            tracing::warn!(error = %e, "AWSPREVIOUS cannot be used");
+            None
+        }
+    }
+}
+
 /// The other user's name: `name` ↔ `name_clone`, refused past the server's limit.
 pub fn alternate_username(name: &str, max_bytes: usize) -> Result<String, String> {
     let other = match name.strip_suffix(CLONE_SUFFIX) {
