@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use zeroize::Zeroize;
+
 /// Placeholder printed wherever a secret value would have been.
 pub const REDACTED: &str = "[REDACTED]";
 
@@ -38,14 +40,9 @@ impl fmt::Debug for Secret {
 }
 
 impl Drop for Secret {
-    /// Overwrites the buffer so a freed password does not linger in the heap.
+    /// Wipes the buffer so a freed password does not linger in the heap.
     fn drop(&mut self) {
-        let bytes = std::mem::take(&mut self.0).into_bytes();
-        let mut bytes = bytes;
-        for b in bytes.iter_mut() {
-            // Volatile so the compiler cannot elide the wipe of a buffer about to be freed.
-            unsafe { std::ptr::write_volatile(b, 0) };
-        }
+        self.0.zeroize();
     }
 }
 
