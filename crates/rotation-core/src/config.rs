@@ -1,5 +1,6 @@
 //! Settings every engine reads the same way from the function's environment.
 
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use crate::error::RotationError;
@@ -13,20 +14,32 @@ const MAX_CONNECT_TIMEOUT_SECONDS: u64 = 120;
 
 /// `CONNECT_TIMEOUT_SECONDS`: the bound on each attempt to reach and log in to a server.
 pub fn connect_timeout(lookup: impl Fn(&str) -> Option<String>) -> Result<Duration, RotationError> {
-    let Some(raw) = lookup("CONNECT_TIMEOUT_SECONDS") else {
-        return Ok(DEFAULT_CONNECT_TIMEOUT);
+    Ok(whole_number(
+        lookup,
+        "CONNECT_TIMEOUT_SECONDS",
+        1..=MAX_CONNECT_TIMEOUT_SECONDS,
+    )?
+    .map_or(DEFAULT_CONNECT_TIMEOUT, Duration::from_secs))
+}
+
+/// The variable `name` as a whole number in `range`, or `None` when it is not set.
+pub fn whole_number(
+    lookup: impl Fn(&str) -> Option<String>,
+    name: &str,
+    range: RangeInclusive<u64>,
+) -> Result<Option<u64>, RotationError> {
+    let Some(raw) = lookup(name) else {
+        return Ok(None);
     };
-    raw.trim()
-        .parse::<u64>()
-        .ok()
-        .filter(|s| (1..=MAX_CONNECT_TIMEOUT_SECONDS).contains(s))
-        .map(Duration::from_secs)
-        .ok_or_else(|| {
-            RotationError::Config(format!(
-                "CONNECT_TIMEOUT_SECONDS must be a whole number from 1 to {MAX_CONNECT_TIMEOUT_SECONDS}, got {:?}",
-                sanitize(&raw)
-            ))
-        })
+    match raw.trim().parse::<u64>() {
+        Ok(n) if range.contains(&n) => Ok(Some(n)),
+        _ => Err(RotationError::Config(format!(
+            "{name} must be a whole number from {} to {}, got {:?}",
+            range.start(),
+            range.end(),
+            sanitize(&raw)
+        ))),
+    }
 }
 
 /// `ROTATION_STRATEGY` and `ADMIN_SECRET_ARN`.

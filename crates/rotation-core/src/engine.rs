@@ -18,6 +18,18 @@ pub struct StepContext<'a> {
 }
 
 impl StepContext<'_> {
+    /// The AWSCURRENT value, for engines whose test compares the pending value with it.
+    pub async fn current(&self) -> Result<Secret, RotationError> {
+        self.store
+            .get_value(self.secret_id, crate::store::AWSCURRENT, None)
+            .await
+            .map_err(|e| e.for_stage(self.secret_id, crate::store::AWSCURRENT))?
+            .ok_or_else(|| RotationError::MissingValue {
+                secret: crate::redact::sanitize(self.secret_id),
+                stage: crate::store::AWSCURRENT.into(),
+            })
+    }
+
     /// The error for a stored value the engine cannot use.
     pub fn malformed(&self, stage: &str, reason: impl Into<String>) -> RotationError {
         RotationError::MalformedSecret {
@@ -44,6 +56,8 @@ pub enum Applied {
     Changed,
     /// The server already accepted them (a retry after a crash or timeout); nothing was changed.
     AlreadyInPlace,
+    /// The credential lives only in the secret (a signing key): there is no server to change.
+    NothingToChange,
 }
 
 #[async_trait]

@@ -98,6 +98,14 @@ pub enum RotationError {
 
     #[error("invalid configuration: {0}")]
     Config(String),
+
+    /// testSecret found that the pending value would not work for its users.
+    #[error("the pending value failed its test: {0}")]
+    TestFailed(String),
+
+    /// The crypto library refused to make or use a key (not the key's fault).
+    #[error("{0}")]
+    Crypto(String),
 }
 
 impl RotationError {
@@ -118,6 +126,8 @@ impl RotationError {
             Self::NoWorkingCredentials { .. } => "NoWorkingCredentials",
             Self::SecretsManager { .. } => "SecretsManagerError",
             Self::Config(_) => "ConfigurationError",
+            Self::TestFailed(_) => "TestFailed",
+            Self::Crypto(_) => "CryptoFailure",
         }
     }
 }

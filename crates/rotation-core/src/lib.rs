@@ -21,7 +21,7 @@ mod store;
 mod strategy;
 
 pub use aws_store::AwsSecretStore;
-pub use config::{DEFAULT_CONNECT_TIMEOUT, StrategyConfig, connect_timeout};
+pub use config::{DEFAULT_CONNECT_TIMEOUT, StrategyConfig, connect_timeout, whole_number};
 pub use engine::{Applied, Engine, StepContext, Versions};
 pub use error::{FailureKind, RotationError};
 pub use event::{RotationEvent, Step};

@@ -8,7 +8,7 @@ use crate::engine::{Applied, Engine, StepContext, Versions};
 use crate::error::RotationError;
 use crate::event::{RotationEvent, Step};
 use crate::redact::{Secret, sanitize};
-use crate::store::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretStore, StoreError};
+use crate::store::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretStore};
 
 /// What a step did; returned to the caller so a hand invocation shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +23,9 @@ pub enum Outcome {
     Applied,
     /// setSecret found the server already accepting the pending value.
     AlreadyApplied,
-    /// testSecret logged in with the pending value.
+    /// setSecret had nothing outside the secret to change.
+    NothingToApply,
+    /// testSecret proved the pending value works.
     Tested,
     /// finishSecret moved AWSCURRENT to the new version.
     Finished,
@@ -37,6 +39,7 @@ impl Outcome {
             Self::PendingExists => "pending-exists",
             Self::Applied => "applied",
             Self::AlreadyApplied => "already-applied",
+            Self::NothingToApply => "nothing-to-apply",
             Self::Tested => "tested",
             Self::Finished => "finished",
         }
@@ -97,7 +100,7 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
             .store
             .describe(&event.secret_id)
             .await
-            .map_err(|e| self.store_error(&event.secret_id, "metadata", e))?;
+            .map_err(|e| e.for_stage(&event.secret_id, "metadata"))?;
         if !metadata.rotation_enabled {
             return Err(RotationError::RotationNotEnabled { secret });
         }
@@ -133,7 +136,7 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
                 self.store
                     .move_current(&event.secret_id, &event.token, holder)
                     .await
-                    .map_err(|e| self.store_error(&event.secret_id, AWSCURRENT, e))?;
+                    .map_err(|e| e.for_stage(&event.secret_id, AWSCURRENT))?;
                 info!(previous_version = %sanitize(holder), "moved AWSCURRENT to the new version");
                 Ok(Outcome::Finished)
             }
@@ -145,7 +148,7 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
         ctx: &StepContext<'_>,
         event: &RotationEvent,
     ) -> Result<Outcome, RotationError> {
-        let current = self.required(ctx, AWSCURRENT, None).await?;
+        let current = ctx.current().await?;
         let pending = self.engine.build_pending(ctx, &current)?;
         if self
             .fetch(ctx, AWSPENDING, Some(&event.token))
@@ -163,13 +166,13 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
                 event.rotation_token.as_ref(),
             )
             .await
-            .map_err(|e| self.store_error(ctx.secret_id, AWSPENDING, e))?;
+            .map_err(|e| e.for_stage(ctx.secret_id, AWSPENDING))?;
         info!("stored a new AWSPENDING value");
         Ok(Outcome::Created)
     }
 
     async fn set(&self, ctx: &StepContext<'_>, token: &str) -> Result<Outcome, RotationError> {
-        let current = self.required(ctx, AWSCURRENT, None).await?;
+        let current = ctx.current().await?;
         let pending = self.required(ctx, AWSPENDING, Some(token)).await?;
         // A missing or unreadable AWSPREVIOUS only means one fewer credential to try.
         let previous = match self.fetch(ctx, AWSPREVIOUS, None).await {
@@ -187,6 +190,7 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
         Ok(match self.engine.apply(ctx, &versions).await? {
             Applied::Changed => Outcome::Applied,
             Applied::AlreadyInPlace => Outcome::AlreadyApplied,
+            Applied::NothingToChange => Outcome::NothingToApply,
         })
     }
 
@@ -199,7 +203,7 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
         self.store
             .get_value(ctx.secret_id, stage, version)
             .await
-            .map_err(|e| self.store_error(ctx.secret_id, stage, e))
+            .map_err(|e| e.for_stage(ctx.secret_id, stage))
     }
 
     async fn required(
@@ -214,19 +218,6 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
                 secret: sanitize(ctx.secret_id),
                 stage: stage.to_owned(),
             })
-    }
-
-    fn store_error(&self, secret_id: &str, stage: &str, error: StoreError) -> RotationError {
-        match error {
-            StoreError::Binary => RotationError::MalformedSecret {
-                secret: sanitize(secret_id),
-                stage: stage.to_owned(),
-                reason: error.to_string(),
-            },
-            StoreError::Api { operation, message } => {
-                RotationError::SecretsManager { operation, message }
-            }
-        }
     }
 }
 

@@ -46,6 +46,23 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// The rotation error for this failure while reading or writing `stage` of `secret_id`.
+    pub fn for_stage(self, secret_id: &str, stage: &str) -> crate::error::RotationError {
+        use crate::error::RotationError;
+        match self {
+            Self::Binary => RotationError::MalformedSecret {
+                secret: crate::redact::sanitize(secret_id),
+                stage: stage.to_owned(),
+                reason: self.to_string(),
+            },
+            Self::Api { operation, message } => {
+                RotationError::SecretsManager { operation, message }
+            }
+        }
+    }
+}
+
 #[async_trait]
 pub trait SecretStore: Send + Sync {
     async fn describe(&self, secret_id: &str) -> Result<SecretMetadata, StoreError>;
