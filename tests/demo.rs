@@ -1,9 +1,12 @@
 //! `make demo`: real rotations, step by step, against throwaway servers: a PostgreSQL secret
-//! on a PostgreSQL cluster, then a Neo4j secret on a Neo4j server, with moto standing in for
-//! Secrets Manager. Prints what each step did, never a password; the servers stop when the
-//! demo exits.
+//! on a PostgreSQL cluster, a Neo4j secret on a Neo4j server, and a JWT signing key, with
+//! moto standing in for Secrets Manager. Prints what each step did, never a password or key;
+//! the servers stop when the demo exits.
 
-use integration_tests::{SecretsManager, install_crypto_provider, moto, neo4j, postgres, unique};
+use integration_tests::{
+    PyJwt, SecretsManager, install_crypto_provider, moto, neo4j, postgres, unique,
+};
+use rotate_jwt::{ALG, Algorithm, JWKS, JwtEngine, KID, KeySet, SIGNING_KEY, SigningKey, token};
 use rotate_neo4j::Neo4jEngine;
 use rotate_postgres::PostgresEngine;
 use rotation_core::{AWSCURRENT, AWSPREVIOUS, AwsSecretStore, Engine, Rotator, Step};
@@ -23,13 +26,17 @@ async fn rotate<E: Engine>(
         let event = json!({"Step": step.as_str(), "SecretId": arn, "ClientRequestToken": token});
         match rotator.handle(&event).await {
             Ok(answer) => println!(
-                "  {:<13} {:<9} {}",
+                "  {:<13} {:<16} {}",
                 step.as_str(),
                 answer["outcome"].as_str().unwrap_or_default(),
                 explain(step)
             ),
             Err(e) => {
-                eprintln!("  {:<13} FAILED    {e} ({})", step.as_str(), e.error_type());
+                eprintln!(
+                    "  {:<13} FAILED           {e} ({})",
+                    step.as_str(),
+                    e.error_type()
+                );
                 std::process::exit(1);
             }
         }
@@ -57,6 +64,74 @@ fn neo4j_step(step: Step) -> &'static str {
         Step::TestSecret => "logged in with the AWSPENDING password and ran SHOW CURRENT USER",
         Step::FinishSecret => "moved AWSCURRENT to the new version",
     }
+}
+
+fn jwt_step(step: Step) -> &'static str {
+    match step {
+        Step::CreateSecret => {
+            "made a new key; the verification set keeps the key before it, if any"
+        }
+        Step::SetSecret => "nothing outside the secret to change",
+        Step::TestSecret => {
+            "signed tokens with the new and the current key; both verify against the new set"
+        }
+        Step::FinishSecret => "moved AWSCURRENT to the new version",
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Signs a token with the AWSCURRENT key, as an application reading the secret would.
+fn sign_with(secret: &serde_json::Value) -> String {
+    let alg = Algorithm::parse(secret[ALG].as_str().unwrap()).unwrap();
+    let key = SigningKey::load(alg, secret[SIGNING_KEY].as_str().unwrap()).unwrap();
+    let serde_json::Value::Object(claims) = json!({"sub": "demo-user", "exp": now() + 900}) else {
+        unreachable!()
+    };
+    token::sign(&key, secret[KID].as_str().unwrap(), &claims).unwrap()
+}
+
+/// The kids of a secret's verification set, newest first.
+fn kids(secret: &serde_json::Value) -> String {
+    let keys = KeySet::parse(&secret[JWKS]).unwrap();
+    let kids: Vec<&str> = keys.keys().iter().map(|k| k.kid.as_str()).collect();
+    kids.join(", ")
+}
+
+/// Rotates a JWT signing key twice and checks that a token signed between the rotations
+/// still verifies after the second, with this crate's verifier and with PyJWT.
+async fn jwt_demo(sm: &SecretsManager) -> bool {
+    println!("\nJWT signing key: ES256, secret created as the placeholder {{\"alg\": \"ES256\"}}");
+    let arn = sm
+        .create("demo/jwt", &json!({"alg": "ES256"}).to_string())
+        .await;
+    let engine = || JwtEngine::from_env().expect("configuration");
+    rotate(sm, engine(), &arn, jwt_step).await;
+    let first = sm.value(&arn, AWSCURRENT).await.unwrap();
+    println!("  first key: kid {}", first[KID].as_str().unwrap());
+    let token = sign_with(&first);
+    println!("  an application signs a token with it (kid in the header; 15 minutes to live)");
+
+    rotate(sm, engine(), &arn, jwt_step).await;
+    let second = sm.value(&arn, AWSCURRENT).await.unwrap();
+    println!("  new key:   kid {}", second[KID].as_str().unwrap());
+    println!("  verification set (jwks) now holds: {}", kids(&second));
+    let ours = KeySet::parse(&second[JWKS])
+        .ok()
+        .and_then(|keys| token::verify(&keys, &token, now()).ok())
+        .is_some();
+    let theirs = PyJwt::verify(&second[JWKS], &[&token]).remove(0);
+    let pyjwt_ok = matches!(theirs, integration_tests::Verdict::Valid(_));
+    let say = |ok: bool| if ok { "verifies" } else { "DOES NOT VERIFY" };
+    println!("  the token from before the rotation, checked against the new jwks:");
+    println!("    rotate-jwt's verifier: {}", say(ours));
+    println!("    PyJWT (independent):   {}", say(pyjwt_ok));
+    ours && pyjwt_ok
 }
 
 /// Prints the checks and says whether they all hold.
@@ -139,11 +214,13 @@ async fn main() {
         password_of(sm.value(&arn, AWSPREVIOUS).await) == password,
     );
 
-    let ok = pg_ok && neo4j_ok;
+    let jwt_ok = jwt_demo(&sm).await;
+
+    let ok = pg_ok && neo4j_ok && jwt_ok;
     println!(
         "\n{}",
         if ok {
-            "Both rotations complete. Stopping the servers."
+            "All rotations complete. Stopping the servers."
         } else {
             "A rotation check FAILED."
         }

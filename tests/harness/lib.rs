@@ -9,6 +9,7 @@ mod moto;
 mod neo4j;
 mod postgres;
 mod process;
+mod pyjwt;
 mod rotation;
 mod secrets;
 
@@ -16,6 +17,7 @@ pub use capture::LogCapture;
 pub use moto::{Moto, moto};
 pub use neo4j::{Neo4jServer, neo4j};
 pub use postgres::{PgCluster, postgres, tls_postgres};
+pub use pyjwt::{PyJwt, Verdict};
 pub use rotation::Rotation;
 pub use secrets::SecretsManager;
 
@@ -33,6 +35,13 @@ pub fn workspace_root() -> std::path::PathBuf {
         .parent()
         .unwrap()
         .to_path_buf()
+}
+
+/// The venv's Python, where moto and PyJWT are installed (`ROTATION_TEST_PYTHON` overrides).
+pub fn python() -> std::path::PathBuf {
+    std::env::var_os("ROTATION_TEST_PYTHON")
+        .map(Into::into)
+        .unwrap_or_else(|| workspace_root().join(".venv/bin/python"))
 }
 
 /// rustls needs one process-wide crypto provider when two are linked in.

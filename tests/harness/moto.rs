@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use crate::process::keep_until_exit;
-use crate::workspace_root;
+use crate::{python, workspace_root};
 
 pub struct Moto {
     pub endpoint: String,
@@ -17,12 +17,6 @@ pub struct Moto {
 pub fn moto() -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
     MOTO.get_or_init(start)
-}
-
-fn python() -> std::path::PathBuf {
-    std::env::var_os("ROTATION_TEST_PYTHON")
-        .map(Into::into)
-        .unwrap_or_else(|| workspace_root().join(".venv/bin/python"))
 }
 
 fn start() -> Moto {

@@ -16,9 +16,14 @@ pub struct Rotation<E> {
 impl<E: Engine> Rotation<E> {
     /// A new secret holding `secret`, rotated by `engine`.
     pub async fn new(secret: &Value, engine: E) -> Self {
+        Self::from_text(&secret.to_string(), engine).await
+    }
+
+    /// A new secret whose `SecretString` is `text` as it is, JSON or not.
+    pub async fn from_text(text: &str, engine: E) -> Self {
         install_crypto_provider();
         let sm = SecretsManager::connect().await;
-        let arn = sm.create(&unique("secret"), &secret.to_string()).await;
+        let arn = sm.create(&unique("secret"), text).await;
         Self {
             rotator: Rotator::new(sm.store(), engine),
             sm,
