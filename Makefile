@@ -12,7 +12,7 @@ CARGO_FLAGS := --locked
 NEO4J_SERVER := tests/neo4j-server
 NEO4J_CLASSPATH := $(NEO4J_SERVER)/target/classpath.txt
 
-.PHONY: help deps postgres java venv neo4j-server fmt-check clippy test demo clean
+.PHONY: help deps postgres java venv neo4j-server fmt-check clippy release test demo clean
 
 help:
 	@echo "make test   install what is missing, then fmt check, clippy and every test"
@@ -62,9 +62,13 @@ fmt-check:
 clippy:
 	cargo clippy $(CARGO_FLAGS) --workspace --all-targets -- -D warnings
 
+# The release binaries, as Lambda runs them: tests/lambda drives them through the Runtime API.
+release:
+	cargo build $(CARGO_FLAGS) --release --bins
+
 # cargo prints one result line per test binary, the last often a doc-test run with nothing in
 # it; the totals line at the end says what the whole run did.
-test: deps fmt-check clippy
+test: deps fmt-check clippy release
 	@set -o pipefail; cargo test $(CARGO_FLAGS) --workspace 2>&1 | tee /dev/stderr | \
 		awk '/^test result:/ { passed += $$4; failed += $$6 } \
 		     END { printf "tests: %d passed, %d failed\n", passed, failed }'

@@ -5,6 +5,7 @@
 //! binary exits (its standard input closes), however the binary ends.
 
 mod capture;
+mod function;
 mod moto;
 mod neo4j;
 mod postgres;
@@ -14,7 +15,8 @@ mod rotation;
 mod secrets;
 
 pub use capture::LogCapture;
-pub use moto::{Moto, moto};
+pub use function::RunningFunction;
+pub use moto::{Moto, RegisteredFunction, moto};
 pub use neo4j::{Neo4jServer, neo4j};
 pub use postgres::{PgCluster, postgres, tls_postgres};
 pub use pyjwt::{PyJwt, Verdict};

@@ -32,6 +32,13 @@ pub fn keep_until_exit(mut child: Child) {
     LIFELINES.lock().unwrap().push((child, stdin));
 }
 
+/// Keeps a child that watches its own standard input (held elsewhere) from being reaped
+/// early; it ends when this process exits and that input closes.
+pub fn keep_running(child: Child) {
+    static RUNNING: Mutex<Vec<Child>> = Mutex::new(Vec::new());
+    RUNNING.lock().unwrap().push(child);
+}
+
 /// Runs a command to completion and panics with its output if it fails.
 pub fn run(command: &mut Command, what: &str) {
     let output = command

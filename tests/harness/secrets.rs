@@ -84,6 +84,29 @@ impl SecretsManager {
         out.version_id().unwrap().to_owned()
     }
 
+    /// RotateSecret with `function_arn` as the rotation function, rotating at once: the service
+    /// itself invokes the four steps. The error names the failed step (see tests/moto/serve.py).
+    /// On success AWSPENDING is then removed, as the service does and moto does not.
+    pub async fn rotate_with(&self, secret_id: &str, function_arn: &str) -> Result<(), String> {
+        let out = self
+            .client
+            .rotate_secret()
+            .secret_id(secret_id)
+            .rotation_lambda_arn(function_arn)
+            .rotation_rules(
+                RotationRulesType::builder()
+                    .automatically_after_days(30)
+                    .build(),
+            )
+            .rotate_immediately(true)
+            .send()
+            .await
+            .map_err(|e| aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string())?;
+        self.complete_rotation(secret_id, out.version_id().unwrap())
+            .await;
+        Ok(())
+    }
+
     /// What the service does after finishSecret succeeds: AWSPENDING leaves the new version.
     pub async fn complete_rotation(&self, secret_id: &str, token: &str) {
         self.client

@@ -1,0 +1,81 @@
+//! A rotation function's release binary running as on AWS: a custom runtime (`bootstrap`)
+//! polling the Lambda Runtime API, here served by moto for a function registered there.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use crate::{moto, unique, workspace_root};
+
+pub struct RunningFunction {
+    pub arn: String,
+    child: Child,
+    log: PathBuf,
+}
+
+/// Where the release binaries are: `ROTATION_RELEASE_DIR`, or `target/release`.
+fn release_binary(name: &str) -> PathBuf {
+    let dir = std::env::var_os("ROTATION_RELEASE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/release"));
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: build it with `cargo build --release --bins` (`make test` does)",
+        path.display()
+    );
+    path
+}
+
+impl RunningFunction {
+    /// Starts release binary `name` as a new Lambda function in moto, with the environment
+    /// Lambda gives a function plus `env` (the function's own configuration).
+    pub fn start(name: &str, env: &[(&str, &str)]) -> Self {
+        let function_name = unique(name);
+        let registered = moto().register_function(&function_name);
+        let log = std::env::temp_dir().join(format!("{function_name}.log"));
+        let log_file = std::fs::File::create(&log).expect("create the function's log file");
+        let child = Command::new(release_binary(name))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", &registered.runtime_api)
+            .env("AWS_LAMBDA_FUNCTION_NAME", &function_name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{function_name}"),
+            )
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/25/[$LATEST]test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", &moto().endpoint)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Self {
+            arn: registered.arn,
+            child,
+            log,
+        }
+    }
+
+    /// Everything the function printed so far: its CloudWatch log on AWS.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for RunningFunction {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- log of the function ---\n{}", self.log());
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
