@@ -12,11 +12,16 @@ CARGO_FLAGS := --locked
 NEO4J_SERVER := tests/neo4j-server
 NEO4J_CLASSPATH := $(NEO4J_SERVER)/target/classpath.txt
 
-.PHONY: help deps postgres java venv neo4j-server fmt-check clippy release test demo clean
+.PHONY: help deps postgres java venv neo4j-server fmt-check clippy lint release test demo \
+	arm64-target package watch invoke clean
 
 help:
-	@echo "make test   install what is missing, then fmt check, clippy and every test"
-	@echo "make demo   one real rotation against a throwaway PostgreSQL and moto"
+	@echo "make test     install what is missing, then fmt check, clippy, lint and every test"
+	@echo "make demo     real rotations (PostgreSQL, Neo4j, a JWT key) against throwaway servers and moto"
+	@echo "make lint     check template.yaml offline with cfn-lint and checkov"
+	@echo "make package  arm64 Lambda zips of the three functions (cargo-lambda), sizes printed"
+	@echo "make watch    run the functions under cargo lambda watch (then make invoke in another shell)"
+	@echo "make invoke FN=postgres|neo4j|jwt STEP=createSecret|setSecret|testSecret|finishSecret"
 
 deps: postgres venv neo4j-server
 
@@ -62,19 +67,62 @@ fmt-check:
 clippy:
 	cargo clippy $(CARGO_FLAGS) --workspace --all-targets -- -D warnings
 
+# cfn-lint checks the SAM template against the CloudFormation specification bundled with it;
+# checkov scans it for security findings (those left open are justified in the template).
+# Both run offline: checkov's --skip-download stops it from asking a web service for guidance.
+lint: venv
+	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
+
 # The release binaries, as Lambda runs them: tests/lambda drives them through the Runtime API.
 release:
 	cargo build $(CARGO_FLAGS) --release --bins
 
 # cargo prints one result line per test binary, the last often a doc-test run with nothing in
 # it; the totals line at the end says what the whole run did.
-test: deps fmt-check clippy release
+test: deps fmt-check clippy lint release
 	@set -o pipefail; cargo test $(CARGO_FLAGS) --workspace 2>&1 | tee /dev/stderr | \
 		awk '/^test result:/ { passed += $$4; failed += $$6 } \
 		     END { printf "tests: %d passed, %d failed\n", passed, failed }'
 
 demo: deps
 	cargo run $(CARGO_FLAGS) --quiet -p integration-tests --example demo
+
+# Lambda runs the functions on arm64 (template.yaml). cargo-lambda cross-links with zig (from
+# the venv); the Rust standard library for the target comes from rustup.
+ARM64 := aarch64-unknown-linux-gnu
+LAMBDA := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda
+BINS := --bin rotate-postgres --bin rotate-neo4j --bin rotate-jwt
+
+arm64-target:
+	@rustup target list --installed 2>/dev/null | grep -qx $(ARM64) || \
+	rustup target add $(ARM64) || { \
+		echo "make package: the Rust target $(ARM64) is not installed and rustup could not" >&2; \
+		echo "install it on this machine. Install it where rustup can reach its server" >&2; \
+		echo "(rustup target add $(ARM64)), or build x86_64 zips with" >&2; \
+		echo "'cargo lambda build --release --output-format zip' and set Architectures: x86_64." >&2; \
+		exit 1; }
+
+package: venv arm64-target
+	$(LAMBDA) build $(CARGO_FLAGS) --release --arm64 --output-format zip $(BINS)
+	@for fn in rotate-postgres rotate-neo4j rotate-jwt; do \
+		zip=target/lambda/$$fn/bootstrap.zip; \
+		printf '%-42s %8s KiB\n' "$$zip" "$$(( $$(stat -c %s $$zip) / 1024 ))"; \
+	done
+
+# Serves the three functions locally (Lambda Runtime API emulation) until interrupted. They
+# talk to the Secrets Manager of the current AWS credentials, or to
+# AWS_ENDPOINT_URL_SECRETS_MANAGER when that is set.
+watch: venv
+	$(LAMBDA) watch
+
+FN ?= postgres
+STEP ?= createSecret
+invoke: venv
+	@test -f events/$(FN)/$(STEP).json || { \
+		echo "no events/$(FN)/$(STEP).json: FN is postgres, neo4j or jwt; STEP a rotation step" >&2; \
+		exit 1; }
+	$(LAMBDA) invoke rotate-$(FN) --data-file events/$(FN)/$(STEP).json
 
 clean:
 	cargo clean
