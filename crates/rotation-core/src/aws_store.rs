@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
 
 use crate::redact::{Secret, sanitize};
 use crate::store::{AWSCURRENT, AWSPENDING, SecretMetadata, SecretStore, StoreError};
@@ -39,13 +39,21 @@ impl AwsSecretStore {
     }
 }
 
+/// The service's own code and message when it answered ("ResourceNotFoundException: Secrets
+/// Manager can't find the specified secret."), else the whole chain of causes (a timeout, a
+/// refused connection), which is what an operator needs to act on.
 fn api_error<E>(operation: &'static str, err: E) -> StoreError
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
 {
+    let message = match (err.code(), err.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        _ => DisplayErrorContext(&err).to_string(),
+    };
     StoreError::Api {
         operation,
-        message: sanitize(&DisplayErrorContext(&err).to_string()),
+        message: sanitize(&message),
     }
 }
 
