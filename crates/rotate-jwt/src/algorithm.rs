@@ -4,8 +4,9 @@ use std::fmt;
 
 /// RFC 7518 §3.3: RSA keys for RS256 are at least 2048 bits.
 pub const MIN_RSA_BITS: usize = 2048;
-/// The RSA sizes a new key may have (what aws-lc-rs generates).
-pub const RSA_BITS: [usize; 3] = [2048, 3072, 4096];
+/// The RSA sizes a new key may have (what aws-lc-rs generates). 8192-bit keys are kept for
+/// imported keys of that size; making one takes seconds.
+pub const RSA_BITS: [usize; 4] = [2048, 3072, 4096, 8192];
 /// The algorithm of a first key when neither the secret nor the configuration names one:
 /// asymmetric, so verifiers need nothing secret, and small and fast to sign with.
 pub const DEFAULT_ALGORITHM: Algorithm = Algorithm::Es256;

@@ -2,7 +2,7 @@
 //! `3f9c…`), as teams moving a `JWT_SECRET` out of a `.env` file keep it.
 //!
 //! The apps reading such a secret use the string as it is, so the replacement keeps its form:
-//! the same alphabet and at least the same length. A string too short for 256 bits in its
+//! the same alphabet and at least the same length. Strings of no recognised form are refused. A string too short for 256 bits in its
 //! alphabet is lengthened, since HS256 needs a 256-bit key (RFC 7518 §3.2).
 
 use base64::Engine as _;
@@ -56,10 +56,11 @@ pub struct Form {
 }
 
 impl Form {
-    /// The form of `value`, ignoring surrounding whitespace. Anything that is not hex,
-    /// base64url or padded base64 is treated as letters and digits, the form every `.env`
-    /// file, shell and URL carries safely.
-    pub fn of(value: &str) -> Self {
+    /// The form of `value`, ignoring surrounding whitespace: hex, letters and digits,
+    /// base64url or base64. Anything else is refused rather than replaced: a PEM key, a URL or
+    /// a `key=value` line stored as a bare string is not an HMAC key, and a random string in
+    /// its place would break whatever reads it.
+    pub fn of(value: &str) -> Result<Self, String> {
         let value = value.trim();
         let all = |set: &[u8]| value.bytes().all(|b| set.contains(&b));
         let alphabet = if all(Alphabet::HexLower.chars()) {
@@ -71,17 +72,28 @@ impl Form {
         } else if all(Alphabet::Base64Url.chars()) {
             Alphabet::Base64Url
         } else if let Some(bytes) = padded_base64_len(value) {
-            return Self {
+            return Ok(Self {
                 alphabet: Alphabet::Base64,
                 length: bytes,
-            };
+            });
         } else {
-            Alphabet::Alphanumeric
+            let what = if value.contains("-----BEGIN") {
+                "a PEM block"
+            } else if value.chars().any(char::is_whitespace) {
+                "whitespace"
+            } else {
+                "characters outside hex, base64 and base64url"
+            };
+            return Err(format!(
+                "it is neither a JSON object nor a bare HMAC key string: it holds {what}. \
+                 A bare key must be hex, letters and digits, base64url or base64; \
+                 other keys belong in the JSON form (see the README)"
+            ));
         };
-        Self {
+        Ok(Self {
             alphabet,
             length: value.chars().count(),
-        }
+        })
     }
 
     /// The form a replacement takes: the same alphabet, at least 256 bits.
@@ -156,13 +168,30 @@ mod tests {
     #[test]
     fn recognises_the_usual_spellings_of_a_key() {
         let hex = "3f9c".repeat(16);
-        assert_eq!(Form::of(&hex), form(Alphabet::HexLower, 64));
-        assert_eq!(Form::of(&hex.to_uppercase()), form(Alphabet::HexUpper, 64));
-        assert_eq!(Form::of("abcXYZ123\n"), form(Alphabet::Alphanumeric, 9));
-        assert_eq!(Form::of("ab-_Z"), form(Alphabet::Base64Url, 5));
-        assert_eq!(Form::of("q+/vAA=="), form(Alphabet::Base64, 4));
-        assert_eq!(Form::of("q+/v"), form(Alphabet::Base64, 3));
-        assert_eq!(Form::of("my secret!"), form(Alphabet::Alphanumeric, 10));
+        assert_eq!(Form::of(&hex), Ok(form(Alphabet::HexLower, 64)));
+        assert_eq!(
+            Form::of(&hex.to_uppercase()),
+            Ok(form(Alphabet::HexUpper, 64))
+        );
+        assert_eq!(Form::of("abcXYZ123\n"), Ok(form(Alphabet::Alphanumeric, 9)));
+        assert_eq!(Form::of("ab-_Z"), Ok(form(Alphabet::Base64Url, 5)));
+        assert_eq!(Form::of("q+/vAA=="), Ok(form(Alphabet::Base64, 4)));
+        assert_eq!(Form::of("q+/v"), Ok(form(Alphabet::Base64, 3)));
+    }
+
+    #[test]
+    fn strings_that_are_not_keys_are_refused() {
+        let pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA\n-----END PRIVATE KEY-----";
+        for (value, what) in [
+            (pem, "a PEM block"),
+            ("my secret", "whitespace"),
+            ("postgres://app:pw@db/app", "characters outside"),
+            ("s3cr3t!", "characters outside"),
+        ] {
+            let err = Form::of(value).unwrap_err();
+            assert!(err.contains(what), "{err}");
+            assert!(!err.contains("MC4CAQ") && !err.contains("app:pw"), "{err}");
+        }
     }
 
     #[test]

@@ -53,13 +53,31 @@ impl JwtEngine {
         })
     }
 
-    /// The algorithm and size of the next key: configuration first, then the current key.
+    /// The algorithm and size of the next key. For a rotation, configuration first, then the
+    /// current key; for a first key, the placeholder's own `alg` first, then configuration.
     fn next_key_spec(
         &self,
+        ctx: &StepContext<'_>,
         alg: Option<Algorithm>,
         current: Option<&SigningKey>,
-    ) -> (Algorithm, KeySize) {
-        let alg = self.settings.algorithm.or(alg).unwrap_or(DEFAULT_ALGORITHM);
+    ) -> Result<(Algorithm, KeySize), RotationError> {
+        let chosen = match current {
+            Some(_) => self.settings.algorithm.or(alg),
+            None => alg.or(self.settings.algorithm),
+        };
+        let alg = chosen.unwrap_or(DEFAULT_ALGORITHM);
+        if let Some(current) = current
+            && alg.is_symmetric()
+            && !current.alg().is_symmetric()
+        {
+            // The new HMAC key would join a verification set that may be published.
+            return Err(RotationError::Config(format!(
+                "JWT_ALGORITHM={alg} would replace the {} key of secret {} with a shared HMAC \
+                 secret in a jwks that verifiers may publish; make a new secret for HMAC keys",
+                current.alg(),
+                sanitize(ctx.secret_id)
+            )));
+        }
         let kept = current.filter(|k| k.alg() == alg).map(SigningKey::size);
         let size = match alg {
             Algorithm::Rs256 => match (self.settings.rsa_bits, kept) {
@@ -83,16 +101,17 @@ impl JwtEngine {
             }
             Algorithm::Es256 | Algorithm::EdDsa => KeySize::Minimum,
         };
-        (alg, size)
+        Ok((alg, size))
     }
 
     fn new_key_set(
         &self,
+        ctx: &StepContext<'_>,
         fields: Map<String, Value>,
         alg: Option<Algorithm>,
         current: Option<&KeySetSecret>,
     ) -> Result<Secret, RotationError> {
-        let (alg, size) = self.next_key_spec(alg, current.map(|c| &c.key));
+        let (alg, size) = self.next_key_spec(ctx, alg, current.map(|c| &c.key))?;
         let key = SigningKey::generate(alg, size).map_err(RotationError::Crypto)?;
         let kid = key.new_kid().map_err(RotationError::Crypto)?;
         let newest = key.jwk(&kid).map_err(RotationError::Crypto)?;
@@ -218,11 +237,11 @@ impl Engine for JwtEngine {
         match self.parse(ctx, AWSCURRENT, current)? {
             KeySecret::Keys(current) => {
                 let fields = current.fields.clone();
-                self.new_key_set(fields, Some(current.alg), Some(&current))
+                self.new_key_set(ctx, fields, Some(current.alg), Some(&current))
             }
             KeySecret::Placeholder { fields, alg } => {
                 info!("the secret holds no key yet; making the first one");
-                self.new_key_set(fields, alg, None)
+                self.new_key_set(ctx, fields, alg, None)
             }
             KeySecret::Bare(form) => {
                 let next = form.strengthened();

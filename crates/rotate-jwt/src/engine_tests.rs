@@ -321,3 +321,55 @@ async fn test_secret_refuses_a_pending_set_that_drops_the_current_key() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_placeholder_alg_wins_over_configuration_for_a_first_key() {
+    let settings = Settings {
+        algorithm: Some(Algorithm::Hs256),
+        ..Settings::default()
+    };
+    let h = Harness::new(r#"{"alg": "EdDSA"}"#, settings.clone());
+    assert_eq!(h.rotate().await[ALG], "EdDSA");
+    let h = Harness::new("{}", settings);
+    assert_eq!(h.rotate().await[ALG], "HS256");
+}
+
+#[tokio::test]
+async fn configuration_cannot_turn_a_public_key_set_into_an_hmac_secret() {
+    let public = Harness::new(r#"{"alg": "ES256"}"#, Settings::default())
+        .rotate()
+        .await;
+    let h = Harness::new(
+        &public.to_string(),
+        Settings {
+            algorithm: Some(Algorithm::Hs512),
+            ..Settings::default()
+        },
+    );
+    let token = h.rotator.store().start_rotation(NAME);
+    let before = h.rotator.store().snapshot(NAME);
+    let err = h.step(Step::CreateSecret, &token).await.unwrap_err();
+    assert_eq!(err.error_type(), "ConfigurationError");
+    assert!(
+        err.to_string()
+            .contains("JWT_ALGORITHM=HS512 would replace the ES256 key"),
+        "{err}"
+    );
+    assert_eq!(h.rotator.store().snapshot(NAME), before);
+}
+
+#[tokio::test]
+async fn a_value_that_is_not_a_key_is_refused_not_replaced() {
+    for value in [
+        "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA\n-----END PRIVATE KEY-----\n",
+        "postgres://app:pw@db:5432/app",
+        r#"{"private_key": "-----BEGIN PRIVATE KEY-----"}"#,
+    ] {
+        let h = Harness::new(value, Settings::default());
+        let token = h.rotator.store().start_rotation(NAME);
+        let err = h.step(Step::CreateSecret, &token).await.unwrap_err();
+        assert_eq!(err.error_type(), "MalformedSecret", "{err}");
+        assert_eq!(h.rotator.store().value_at(NAME, AWSPENDING), None);
+        assert_eq!(h.raw(AWSCURRENT), value);
+    }
+}

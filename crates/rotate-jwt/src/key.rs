@@ -75,6 +75,7 @@ impl SigningKey {
                     2048 => RsaKeySize::Rsa2048,
                     3072 => RsaKeySize::Rsa3072,
                     4096 => RsaKeySize::Rsa4096,
+                    8192 => RsaKeySize::Rsa8192,
                     _ => {
                         return Err(format!(
                             "RSA keys are made with {RSA_BITS:?} bits, not {bits}"

@@ -73,7 +73,7 @@ impl KeySecret {
             });
         }
         if !trimmed.starts_with('{') {
-            return Ok(Self::Bare(Form::of(trimmed)));
+            return Ok(Self::Bare(Form::of(trimmed)?));
         }
         let fields = match serde_json::from_str(trimmed) {
             Ok(Value::Object(fields)) => fields,
@@ -107,11 +107,29 @@ impl KeySecret {
                         .into(),
                 );
             }
+            // A placeholder gets a new `signing_key`; a key kept under another name would
+            // stay what the apps read, and never rotate.
+            if let Some(name) = fields.keys().find(|name| looks_like_key_material(name)) {
+                let name = rotation_core::sanitize(name);
+                return Err(Unusable::Malformed(format!(
+                    "it has {name:?} but no \"signing_key\": a rotation would add a new key \
+                     beside it and {name:?} would never change. Move the key to the documented \
+                     form, or remove it"
+                )));
+            }
             return Ok(Self::Placeholder { fields, alg });
         }
         let alg = alg.ok_or("it has a \"signing_key\" but no \"alg\"")?;
         KeySetSecret::parse(fields, alg).map(Self::Keys)
     }
+}
+
+/// Member names under which a team may already keep a key or secret.
+fn looks_like_key_material(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["key", "secret", "private", "pem", "jwk", "k", "d"]
+        .iter()
+        .any(|word| name == *word || (word.len() > 1 && name.contains(word)))
 }
 
 impl KeySetSecret {
@@ -230,6 +248,19 @@ mod tests {
         assert_eq!(err.err(), Some(Unusable::WrongEngine("postgres".into())));
         let reason = malformed(&json!({"username": "app", "password": "x"}));
         assert!(reason.contains("looks like a database login"), "{reason}");
+    }
+
+    #[test]
+    fn a_key_kept_under_another_name_is_not_taken_for_a_placeholder() {
+        for name in ["private_key", "JWT_SECRET", "jwks", "k"] {
+            let reason = malformed(&json!({ name: "material", "alg": "ES256" }));
+            assert!(reason.contains("but no \"signing_key\""), "{reason}");
+            assert!(!reason.contains("material"), "{reason}");
+        }
+        assert!(matches!(
+            KeySecret::parse(r#"{"alg": "ES256", "issuer": "https://id.example", "team": "x"}"#),
+            Ok(KeySecret::Placeholder { .. })
+        ));
     }
 
     #[test]

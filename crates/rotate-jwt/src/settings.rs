@@ -16,7 +16,7 @@ const MAX_HMAC_BYTES: u64 = 1024;
 pub struct Settings {
     /// `JWT_ALGORITHM`: the algorithm of new keys, overriding the current key's.
     pub algorithm: Option<Algorithm>,
-    /// `JWT_RSA_KEY_BITS`: 2048, 3072 or 4096.
+    /// `JWT_RSA_KEY_BITS`: 2048, 3072, 4096 or 8192.
     pub rsa_bits: Option<usize>,
     /// `JWT_HMAC_KEY_BYTES`: at least the hash size of the algorithm.
     pub hmac_bytes: Option<usize>,
@@ -48,7 +48,7 @@ impl Settings {
                     .map_err(|e| RotationError::Config(format!("JWT_ALGORITHM: {e}")))
             })
             .transpose()?;
-        let rsa_bits = whole_number(set, "JWT_RSA_KEY_BITS", 2048..=4096)?
+        let rsa_bits = whole_number(set, "JWT_RSA_KEY_BITS", 2048..=8192)?
             .map(|bits| bits as usize)
             .map(|bits| {
                 if RSA_BITS.contains(&bits) {

@@ -148,8 +148,7 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
         ctx: &StepContext<'_>,
         event: &RotationEvent,
     ) -> Result<Outcome, RotationError> {
-        let current = ctx.current().await?;
-        let pending = self.engine.build_pending(ctx, &current)?;
+        // Checked first: a retry must not make (and log) a value it then throws away.
         if self
             .fetch(ctx, AWSPENDING, Some(&event.token))
             .await?
@@ -158,6 +157,8 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
             info!("AWSPENDING value already stored; nothing to do");
             return Ok(Outcome::PendingExists);
         }
+        let current = ctx.current().await?;
+        let pending = self.engine.build_pending(ctx, &current)?;
         self.store
             .put_pending(
                 ctx.secret_id,
