@@ -18,16 +18,36 @@ pub struct StepContext<'a> {
 }
 
 impl StepContext<'_> {
-    /// The AWSCURRENT value, for engines whose test compares the pending value with it.
-    pub async fn current(&self) -> Result<Secret, RotationError> {
+    /// The value under `stage` (of version `version`, when given); `None` when that version
+    /// has no value, as AWSPENDING has before createSecret.
+    pub async fn fetch(
+        &self,
+        stage: &str,
+        version: Option<&str>,
+    ) -> Result<Option<Secret>, RotationError> {
         self.store
-            .get_value(self.secret_id, crate::store::AWSCURRENT, None)
+            .get_value(self.secret_id, stage, version)
             .await
-            .map_err(|e| e.for_stage(self.secret_id, crate::store::AWSCURRENT))?
+            .map_err(|e| e.for_stage(self.secret_id, stage))
+    }
+
+    /// Like [`Self::fetch`], but the value must exist.
+    pub async fn required(
+        &self,
+        stage: &str,
+        version: Option<&str>,
+    ) -> Result<Secret, RotationError> {
+        self.fetch(stage, version)
+            .await?
             .ok_or_else(|| RotationError::MissingValue {
                 secret: crate::redact::sanitize(self.secret_id),
-                stage: crate::store::AWSCURRENT.into(),
+                stage: stage.to_owned(),
             })
+    }
+
+    /// The AWSCURRENT value.
+    pub async fn current(&self) -> Result<Secret, RotationError> {
+        self.required(crate::store::AWSCURRENT, None).await
     }
 
     /// The error for a stored value the engine cannot use.

@@ -7,7 +7,7 @@ use tracing::{Instrument, error, info, info_span, warn};
 use crate::engine::{Applied, Engine, StepContext, Versions};
 use crate::error::RotationError;
 use crate::event::{RotationEvent, Step};
-use crate::redact::{Secret, sanitize};
+use crate::redact::sanitize;
 use crate::store::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretStore};
 
 /// What a step did; returned to the caller so a hand invocation shows it.
@@ -122,7 +122,7 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
             Step::CreateSecret => self.create(&ctx, event).await,
             Step::SetSecret => self.set(&ctx, &event.token).await,
             Step::TestSecret => {
-                let pending = self.required(&ctx, AWSPENDING, Some(&event.token)).await?;
+                let pending = ctx.required(AWSPENDING, Some(&event.token)).await?;
                 self.engine.verify(&ctx, &pending).await?;
                 Ok(Outcome::Tested)
             }
@@ -149,11 +149,7 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
         event: &RotationEvent,
     ) -> Result<Outcome, RotationError> {
         // Checked first: a retry must not make (and log) a value it then throws away.
-        if self
-            .fetch(ctx, AWSPENDING, Some(&event.token))
-            .await?
-            .is_some()
-        {
+        if ctx.fetch(AWSPENDING, Some(&event.token)).await?.is_some() {
             info!("AWSPENDING value already stored; nothing to do");
             return Ok(Outcome::PendingExists);
         }
@@ -174,9 +170,9 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
 
     async fn set(&self, ctx: &StepContext<'_>, token: &str) -> Result<Outcome, RotationError> {
         let current = ctx.current().await?;
-        let pending = self.required(ctx, AWSPENDING, Some(token)).await?;
+        let pending = ctx.required(AWSPENDING, Some(token)).await?;
         // A missing or unreadable AWSPREVIOUS only means one fewer credential to try.
-        let previous = match self.fetch(ctx, AWSPREVIOUS, None).await {
+        let previous = match ctx.fetch(AWSPREVIOUS, None).await {
             Ok(previous) => previous,
             Err(e) => {
                 warn!(error = %e, "ignoring AWSPREVIOUS");
@@ -193,32 +189,6 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
             Applied::AlreadyInPlace => Outcome::AlreadyApplied,
             Applied::NothingToChange => Outcome::NothingToApply,
         })
-    }
-
-    async fn fetch(
-        &self,
-        ctx: &StepContext<'_>,
-        stage: &str,
-        version: Option<&str>,
-    ) -> Result<Option<Secret>, RotationError> {
-        self.store
-            .get_value(ctx.secret_id, stage, version)
-            .await
-            .map_err(|e| e.for_stage(ctx.secret_id, stage))
-    }
-
-    async fn required(
-        &self,
-        ctx: &StepContext<'_>,
-        stage: &str,
-        version: Option<&str>,
-    ) -> Result<Secret, RotationError> {
-        self.fetch(ctx, stage, version)
-            .await?
-            .ok_or_else(|| RotationError::MissingValue {
-                secret: sanitize(ctx.secret_id),
-                stage: stage.to_owned(),
-            })
     }
 }
 

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::InMemorySecretStore;
 use crate::password::PasswordPolicy;
+use crate::redact::Secret;
 
 #[derive(Default)]
 struct Server {
