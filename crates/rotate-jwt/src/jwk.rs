@@ -23,7 +23,7 @@ const PRIVATE_MEMBERS: [&str; 6] = ["d", "p", "q", "dp", "dq", "qi"];
 
 /// The key material a JWK carries, decoded.
 #[derive(Clone)]
-enum Material {
+pub(crate) enum Material {
     /// HMAC: the shared secret itself.
     Oct(Zeroizing<Vec<u8>>),
     /// P-256: the uncompressed point `04 || x || y`.
@@ -33,6 +33,23 @@ enum Material {
         n: Vec<u8>,
         e: Vec<u8>,
     },
+}
+
+impl Material {
+    /// The JWK members that carry this key, in RFC 7638 order (lexicographic; RFC 8037 §2 for
+    /// OKP): what a JWK is built from and what its thumbprint hashes.
+    fn key_members(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Self::Oct(k) => vec![("k", base64url::encode(k))],
+            Self::Ec(point) => vec![
+                ("crv", "P-256".into()),
+                ("x", base64url::encode(&point[1..33])),
+                ("y", base64url::encode(&point[33..])),
+            ],
+            Self::Ed25519(x) => vec![("crv", "Ed25519".into()), ("x", base64url::encode(x))],
+            Self::Rsa { n, e } => vec![("e", base64url::encode(e)), ("n", base64url::encode(n))],
+        }
+    }
 }
 
 /// One key of a verification set. The JSON object is kept whole so members this function does
@@ -133,16 +150,12 @@ impl Jwk {
         })
     }
 
-    /// A JWK for `alg` from its key members (in the order RFC 7638 lists them).
-    pub(crate) fn build(
-        alg: Algorithm,
-        kid: &str,
-        key_members: &[(&str, String)],
-    ) -> Result<Self, String> {
+    /// A JWK for `alg` holding `material`, checked as any parsed JWK is.
+    pub(crate) fn build(alg: Algorithm, kid: &str, material: &Material) -> Result<Self, String> {
         let mut members = Map::new();
         members.insert("kty".into(), alg.key_type().into());
-        for (name, value) in key_members {
-            members.insert((*name).into(), value.as_str().into());
+        for (name, value) in material.key_members() {
+            members.insert(name.into(), value.into());
         }
         members.insert("kid".into(), kid.into());
         members.insert("alg".into(), alg.as_str().into());
@@ -171,21 +184,9 @@ impl Jwk {
     }
 
     /// The RFC 7638 thumbprint (SHA-256, base64url): the required members in lexicographic
-    /// order with no whitespace. RFC 8037 §2 gives the members for OKP keys.
+    /// order with no whitespace.
     pub fn thumbprint(&self) -> String {
-        let required: Vec<(&str, String)> = match &self.material {
-            Material::Oct(k) => vec![("k", base64url::encode(k))],
-            Material::Ec(point) => vec![
-                ("crv", "P-256".into()),
-                ("x", base64url::encode(&point[1..33])),
-                ("y", base64url::encode(&point[33..])),
-            ],
-            Material::Ed25519(x) => vec![("crv", "Ed25519".into()), ("x", base64url::encode(x))],
-            Material::Rsa { n, e } => {
-                vec![("e", base64url::encode(e)), ("n", base64url::encode(n))]
-            }
-        };
-        let mut members: Vec<(&str, String)> = required;
+        let mut members = self.material.key_members();
         members.push(("kty", self.alg.key_type().into()));
         members.sort_by(|a, b| a.0.cmp(b.0));
         let body: Vec<String> = members

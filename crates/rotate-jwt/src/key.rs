@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::algorithm::{Algorithm, MIN_RSA_BITS, RSA_BITS};
 use crate::base64url;
-use crate::jwk::{Jwk, check_hmac_length, check_rsa_bits, hmac_algorithm, modulus_bits};
+use crate::jwk::{Jwk, Material, check_hmac_length, check_rsa_bits, hmac_algorithm, modulus_bits};
 use crate::pem;
 
 /// How big a new key is; only RSA and HMAC keys have a choice.
@@ -183,38 +183,25 @@ impl SigningKey {
 
     /// The verification JWK under `kid`: the public key, or for HMAC the secret itself.
     pub fn jwk(&self, kid: &str) -> Result<Jwk, String> {
-        let members: Vec<(&str, String)> = match &self.pair {
-            Pair::Hmac(key) => vec![("k", base64url::encode(key))],
+        let material = match &self.pair {
+            Pair::Hmac(key) => Material::Oct(key.clone()),
             Pair::Ecdsa(pair) => {
                 let point = pair.public_key().as_ref();
                 if point.len() != 65 || point[0] != 4 {
                     return Err("the P-256 public key is not an uncompressed point".into());
                 }
-                vec![
-                    ("crv", "P-256".into()),
-                    ("x", base64url::encode(&point[1..33])),
-                    ("y", base64url::encode(&point[33..])),
-                ]
+                Material::Ec(point.to_vec())
             }
-            Pair::Ed25519(pair) => vec![
-                ("crv", "Ed25519".into()),
-                ("x", base64url::encode(pair.public_key().as_ref())),
-            ],
+            Pair::Ed25519(pair) => Material::Ed25519(pair.public_key().as_ref().to_vec()),
             Pair::Rsa(pair) => {
                 let public = pair.public_key();
-                vec![
-                    (
-                        "n",
-                        base64url::encode(public.modulus().big_endian_without_leading_zero()),
-                    ),
-                    (
-                        "e",
-                        base64url::encode(public.exponent().big_endian_without_leading_zero()),
-                    ),
-                ]
+                Material::Rsa {
+                    n: public.modulus().big_endian_without_leading_zero().to_vec(),
+                    e: public.exponent().big_endian_without_leading_zero().to_vec(),
+                }
             }
         };
-        Jwk::build(self.alg, kid, &members)
+        Jwk::build(self.alg, kid, &material)
     }
 
     /// The `kid` a new key gets: the RFC 7638 thumbprint of a public key, so anyone holding
