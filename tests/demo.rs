@@ -4,9 +4,10 @@
 //! the servers stop when the demo exits.
 
 use integration_tests::{
-    PyJwt, SecretsManager, install_crypto_provider, moto, neo4j, postgres, unique,
+    PyJwt, SecretsManager, install_crypto_provider, moto, neo4j, postgres, sign_as_app, unique,
+    unix_now,
 };
-use rotate_jwt::{ALG, Algorithm, JWKS, JwtEngine, KID, KeySet, SIGNING_KEY, SigningKey, token};
+use rotate_jwt::{JWKS, JwtEngine, KID, KeySet, token};
 use rotate_neo4j::Neo4jEngine;
 use rotate_postgres::PostgresEngine;
 use rotation_core::{AWSCURRENT, AWSPREVIOUS, AwsSecretStore, Engine, Rotator, Step};
@@ -79,23 +80,6 @@ fn jwt_step(step: Step) -> &'static str {
     }
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// Signs a token with the AWSCURRENT key, as an application reading the secret would.
-fn sign_with(secret: &serde_json::Value) -> String {
-    let alg = Algorithm::parse(secret[ALG].as_str().unwrap()).unwrap();
-    let key = SigningKey::load(alg, secret[SIGNING_KEY].as_str().unwrap()).unwrap();
-    let serde_json::Value::Object(claims) = json!({"sub": "demo-user", "exp": now() + 900}) else {
-        unreachable!()
-    };
-    token::sign(&key, secret[KID].as_str().unwrap(), &claims).unwrap()
-}
-
 /// The kids of a secret's verification set, newest first.
 fn kids(secret: &serde_json::Value) -> String {
     let keys = KeySet::parse(&secret[JWKS]).unwrap();
@@ -114,7 +98,10 @@ async fn jwt_demo(sm: &SecretsManager) -> bool {
     rotate(sm, engine(), &arn, jwt_step).await;
     let first = sm.value(&arn, AWSCURRENT).await.unwrap();
     println!("  first key: kid {}", first[KID].as_str().unwrap());
-    let token = sign_with(&first);
+    let token = sign_as_app(
+        &first,
+        &json!({"sub": "demo-user", "exp": unix_now() + 900}),
+    );
     println!("  an application signs a token with it (kid in the header; 15 minutes to live)");
 
     rotate(sm, engine(), &arn, jwt_step).await;
@@ -123,7 +110,7 @@ async fn jwt_demo(sm: &SecretsManager) -> bool {
     println!("  verification set (jwks) now holds: {}", kids(&second));
     let ours = KeySet::parse(&second[JWKS])
         .ok()
-        .and_then(|keys| token::verify(&keys, &token, now()).ok())
+        .and_then(|keys| token::verify(&keys, &token, unix_now()).ok())
         .is_some();
     let theirs = PyJwt::verify(&second[JWKS], &[&token]).remove(0);
     let pyjwt_ok = matches!(theirs, integration_tests::Verdict::Valid(_));

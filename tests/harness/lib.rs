@@ -13,6 +13,7 @@ mod process;
 mod pyjwt;
 mod rotation;
 mod secrets;
+mod signer;
 
 pub use capture::LogCapture;
 pub use function::RunningFunction;
@@ -22,6 +23,7 @@ pub use postgres::{PgCluster, postgres, tls_postgres};
 pub use pyjwt::{PyJwt, Verdict};
 pub use rotation::Rotation;
 pub use secrets::SecretsManager;
+pub use signer::{sign_as_app, unix_now};
 
 /// A name no other test in this run uses.
 pub fn unique(prefix: &str) -> String {

@@ -1,34 +1,15 @@
 //! End-to-end rotations of JWT signing keys through moto and the AWS SDK, checked by PyJWT
 //! from what each secret publishes.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use integration_tests::{LogCapture, PyJwt, Rotation};
+use integration_tests::{LogCapture, PyJwt, Rotation, sign_as_app, unix_now};
 use rotate_jwt::{
     ALG, Algorithm, JWKS, JwtEngine, KID, KeySet, KeySize, SIGNING_KEY, Settings, SigningKey, token,
 };
 use rotation_core::{AWSCURRENT, AWSPENDING, Step};
 use serde_json::{Value, json};
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 fn claims(subject: &str) -> Value {
-    json!({"sub": subject, "iat": now(), "exp": now() + 3600})
-}
-
-/// A token signed by this crate's signer with the secret's key, as a Rust service would.
-fn rust_token(secret: &Value, subject: &str) -> String {
-    let alg = Algorithm::parse(secret[ALG].as_str().unwrap()).unwrap();
-    let key = SigningKey::load(alg, secret[SIGNING_KEY].as_str().unwrap()).unwrap();
-    let Value::Object(claims) = claims(subject) else {
-        unreachable!()
-    };
-    token::sign(&key, secret[KID].as_str().unwrap(), &claims).unwrap()
+    json!({"sub": subject, "iat": unix_now(), "exp": unix_now() + 3600})
 }
 
 async fn rotation(value: &Value) -> Rotation<JwtEngine> {
@@ -43,17 +24,17 @@ async fn pyjwt_verifies_rotated_keys_with_one_key_of_overlap() {
         assert_eq!(first["service"], "billing");
 
         // Signed before the next rotation by both implementations.
-        let by_rust = rust_token(&first, "before-rust");
+        let by_rust = sign_as_app(&first, &claims("before-rust"));
         let by_python = PyJwt::sign(&first, &claims("before-python"));
         let verdicts = PyJwt::verify(&first[JWKS], &[&by_rust, &by_python]);
         assert_eq!(verdicts[0].claims()["sub"], "before-rust", "{alg}");
         assert_eq!(verdicts[1].claims()["sub"], "before-python", "{alg}");
         let ours = KeySet::parse(&first[JWKS]).unwrap();
-        token::verify(&ours, &by_python, now()).expect("PyJWT's token verifies here too");
+        token::verify(&ours, &by_python, unix_now()).expect("PyJWT's token verifies here too");
 
         let second = r.rotate().await;
         assert_ne!(second[KID], first[KID]);
-        let after = rust_token(&second, "after");
+        let after = sign_as_app(&second, &claims("after"));
         let verdicts = PyJwt::verify(&second[JWKS], &[&by_rust, &by_python, &after]);
         for (verdict, subject) in verdicts
             .iter()

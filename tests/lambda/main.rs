@@ -3,9 +3,10 @@
 //! the database or the keys are checked, and the function's log is searched for secrets.
 
 use integration_tests::{
-    PyJwt, RunningFunction, SecretsManager, install_crypto_provider, neo4j, postgres, unique,
+    PyJwt, RunningFunction, SecretsManager, install_crypto_provider, neo4j, postgres, sign_as_app,
+    unique,
 };
-use rotate_jwt::{ALG, Algorithm, JWKS, KID, SIGNING_KEY, SigningKey, token};
+use rotate_jwt::{ALG, JWKS, KID, SIGNING_KEY};
 use rotation_core::{AWSCURRENT, AWSPREVIOUS, Step};
 use serde_json::{Value, json};
 
@@ -98,11 +99,7 @@ async fn rotate_secret_drives_the_jwt_function() {
     sm.rotate_with(&arn, &function.arn).await.unwrap();
     let first = sm.value(&arn, AWSCURRENT).await.unwrap();
     assert_eq!(first[ALG], "RS256");
-    let key = SigningKey::load(Algorithm::Rs256, first[SIGNING_KEY].as_str().unwrap()).unwrap();
-    let Value::Object(claims) = json!({"sub": "before", "exp": 4_000_000_000u64}) else {
-        unreachable!()
-    };
-    let before = token::sign(&key, first[KID].as_str().unwrap(), &claims).unwrap();
+    let before = sign_as_app(&first, &json!({"sub": "before", "exp": 4_000_000_000u64}));
 
     sm.rotate_with(&arn, &function.arn).await.unwrap();
     let second = sm.value(&arn, AWSCURRENT).await.unwrap();
