@@ -1,24 +1,36 @@
 //! Bare HMAC keys: a secret whose whole value is the key string (`jwt/secret_key` holding
 //! `3f9c…`), as teams moving a `JWT_SECRET` out of a `.env` file keep it.
 //!
-//! The apps reading such a secret use the string as it is, so the replacement keeps its form:
-//! the same alphabet and at least the same length. Strings of no recognised form are refused. A string too short for 256 bits in its
-//! alphabet is lengthened, since HS256 needs a 256-bit key (RFC 7518 §3.2).
+//! The apps reading such a secret use the string as it is or decode it first, and nothing here
+//! can tell which, so the replacement keeps its form (the same alphabet, at least the same
+//! length) and is also what a strict decoder of that form accepts: hex of whole bytes, base64
+//! with no character left over and no stray bits after the last byte. Strings of no recognised
+//! form are refused. A string too short for 256 bits in its alphabet is lengthened, since HS256
+//! needs a 256-bit key (RFC 7518 §3.2).
 
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rotation_core::Secret;
 use zeroize::Zeroizing;
 
 /// The fewest bits of randomness a new bare key carries.
 const MIN_BITS: f64 = 256.0;
 
+/// Base64's alphabet without `+` and `/`, in base64 order, so a character's index is the six
+/// bits it stands for when the key is decoded.
+const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Alphabet {
+    /// Told apart from hex, which holds every digit string: a key of digits alone may be read
+    /// as a number, and hex letters in its replacement would break that.
+    Digits,
     HexLower,
     HexUpper,
+    /// Kept to letters and digits for apps that use the string as it is, and spelled as
+    /// unpadded base64 of random bytes for apps that decode it.
     Alphanumeric,
-    /// `A–Z a–z 0–9 - _`
+    /// `A–Z a–z 0–9 - _`: new keys are random bytes encoded without padding.
     Base64Url,
     /// Standard base64 with `=` padding: new keys are random bytes encoded the same way.
     Base64,
@@ -26,8 +38,8 @@ pub enum Alphabet {
 
 impl Alphabet {
     fn chars(self) -> &'static [u8] {
-        const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
         match self {
+            Self::Digits => b"0123456789",
             Self::HexLower => b"0123456789abcdef",
             Self::HexUpper => b"0123456789ABCDEF",
             Self::Alphanumeric => ALNUM,
@@ -38,11 +50,37 @@ impl Alphabet {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Digits => "digits",
             Self::HexLower => "lower-case hex",
             Self::HexUpper => "upper-case hex",
             Self::Alphanumeric => "letters and digits",
             Self::Base64Url => "base64url",
             Self::Base64 => "padded base64",
+        }
+    }
+
+    /// Whether strict decoders take a key of `len` units: hex decodes whole bytes, and one
+    /// character past a group of four holds too few bits for a byte of unpadded base64.
+    fn decodable(self, len: usize) -> bool {
+        match self {
+            Self::HexLower | Self::HexUpper => len.is_multiple_of(2),
+            Self::Alphanumeric | Self::Base64Url => len % 4 != 1,
+            Self::Digits | Self::Base64 => true,
+        }
+    }
+
+    /// The randomness in a new key of `len` units, counted as [`Form::generate`] draws it, so
+    /// that a constrained character is not credited with bits it does not carry.
+    fn bits(self, len: usize) -> f64 {
+        match self {
+            Self::Digits => len as f64 * 10f64.log2(),
+            Self::HexLower | Self::HexUpper => len as f64 * 4.0,
+            Self::Alphanumeric => {
+                len.saturating_sub(1) as f64 * (ALNUM.len() as f64).log2()
+                    + (last_alnum_choices(len).len() as f64).log2()
+            }
+            Self::Base64Url => (base64url_bytes(len) * 8) as f64,
+            Self::Base64 => len as f64 * 8.0,
         }
     }
 }
@@ -56,14 +94,16 @@ pub struct Form {
 }
 
 impl Form {
-    /// The form of `value`, ignoring surrounding whitespace: hex, letters and digits,
+    /// The form of `value`, ignoring surrounding whitespace: digits, hex, letters and digits,
     /// base64url or base64. Anything else is refused rather than replaced: a PEM key, a URL or
     /// a `key=value` line stored as a bare string is not an HMAC key, and a random string in
     /// its place would break whatever reads it.
     pub fn of(value: &str) -> Result<Self, String> {
         let value = value.trim();
         let all = |set: &[u8]| value.bytes().all(|b| set.contains(&b));
-        let alphabet = if all(Alphabet::HexLower.chars()) {
+        let alphabet = if all(Alphabet::Digits.chars()) {
+            Alphabet::Digits
+        } else if all(Alphabet::HexLower.chars()) {
             Alphabet::HexLower
         } else if all(Alphabet::HexUpper.chars()) {
             Alphabet::HexUpper
@@ -96,17 +136,14 @@ impl Form {
         })
     }
 
-    /// The form a replacement takes: the same alphabet, at least 256 bits.
+    /// The form a replacement takes: the same alphabet, at least 256 bits, and the shortest
+    /// such length that strict decoders of the alphabet accept.
     pub fn strengthened(self) -> Self {
-        let bits_per_unit = match self.alphabet {
-            Alphabet::Base64 => 8.0,
-            other => (other.chars().len() as f64).log2(),
-        };
-        let min = (MIN_BITS / bits_per_unit).ceil() as usize;
-        Self {
-            length: self.length.max(min),
-            ..self
+        let mut length = self.length;
+        while !(self.alphabet.decodable(length) && self.alphabet.bits(length) >= MIN_BITS) {
+            length += 1;
         }
+        Self { length, ..self }
     }
 
     /// Whether `value` has this form and is at least as long: what a replacement must be.
@@ -120,25 +157,71 @@ impl Form {
         }
     }
 
-    /// A new random key of this form, from the OS CSPRNG.
+    /// A new random key of this form, from the OS CSPRNG. It is made to the strengthened form
+    /// whatever form it is asked for, so no caller can get a weak or undecodable key by
+    /// skipping [`Form::strengthened`].
     pub fn generate(self) -> Result<Secret, String> {
-        if self.alphabet == Alphabet::Base64 {
-            let bytes = random_bytes(self.length)?;
-            return Ok(Secret::new(STANDARD.encode(bytes.as_slice())));
-        }
-        let chars = self.alphabet.chars();
-        // Rejection sampling keeps every character equally likely.
-        let limit = 256 - 256 % chars.len();
-        let mut out = Zeroizing::new(String::with_capacity(self.length));
-        while out.len() < self.length {
-            for b in random_bytes(self.length * 2)?.iter() {
-                if usize::from(*b) < limit && out.len() < self.length {
-                    out.push(char::from(chars[usize::from(*b) % chars.len()]));
-                }
+        let Self { alphabet, length } = self.strengthened();
+        match alphabet {
+            Alphabet::Base64 => {
+                let bytes = random_bytes(length)?;
+                return Ok(Secret::new(STANDARD.encode(bytes.as_slice())));
             }
+            Alphabet::Base64Url => {
+                let bytes = random_bytes(base64url_bytes(length))?;
+                return Ok(Secret::new(URL_SAFE_NO_PAD.encode(bytes.as_slice())));
+            }
+            _ => {}
+        }
+        let mut out = Zeroizing::new(String::with_capacity(length));
+        if alphabet == Alphabet::Alphanumeric {
+            // Every character but the last is uniform over the 62, as in the base64 of random
+            // bytes less `+ / - _`; the last also leaves zero the bits a decoder drops, since
+            // strict decoders refuse a key that does not.
+            push_random(&mut out, ALNUM, length - 1)?;
+            push_random(&mut out, &last_alnum_choices(length), 1)?;
+        } else {
+            push_random(&mut out, alphabet.chars(), length)?;
         }
         Ok(Secret::new(out.as_str()))
     }
+}
+
+/// The bytes behind an unpadded base64 key of `len` characters: six bits a character, the
+/// odd bits of the last one dropped.
+fn base64url_bytes(len: usize) -> usize {
+    len * 3 / 4
+}
+
+/// The letters and digits that may end an unpadded base64 key of `len` characters: those
+/// whose bits past the last whole byte are zero, as in a key encoded from bytes.
+fn last_alnum_choices(len: usize) -> Vec<u8> {
+    let dropped_bits = match len % 4 {
+        2 => 4,
+        3 => 2,
+        _ => 0,
+    };
+    ALNUM
+        .iter()
+        .enumerate()
+        .filter(|(value, _)| value % (1 << dropped_bits) == 0)
+        .map(|(_, c)| *c)
+        .collect()
+}
+
+/// Rejection sampling keeps every character of `set` equally likely. `out` must have room
+/// for `count` more characters, so that no copy of the key is left behind by a reallocation.
+fn push_random(out: &mut Zeroizing<String>, set: &[u8], count: usize) -> Result<(), String> {
+    let limit = 256 - 256 % set.len();
+    let end = out.len() + count;
+    while out.len() < end {
+        for b in random_bytes(count * 2)?.iter() {
+            if usize::from(*b) < limit && out.len() < end {
+                out.push(char::from(set[usize::from(*b) % set.len()]));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn padded_base64_len(value: &str) -> Option<usize> {
@@ -160,6 +243,11 @@ fn random_bytes(len: usize) -> Result<Zeroizing<Vec<u8>>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::STANDARD_NO_PAD;
+    use std::collections::BTreeSet;
+
+    /// Every remainder mod 4 on both sides of the 256-bit minimum, and one short key.
+    const LENGTHS: [usize; 9] = [8, 41, 42, 43, 44, 45, 46, 47, 101];
 
     fn form(alphabet: Alphabet, length: usize) -> Form {
         Form { alphabet, length }
@@ -169,6 +257,7 @@ mod tests {
     fn recognises_the_usual_spellings_of_a_key() {
         let hex = "3f9c".repeat(16);
         assert_eq!(Form::of(&hex), Ok(form(Alphabet::HexLower, 64)));
+        assert_eq!(Form::of("8374650192"), Ok(form(Alphabet::Digits, 10)));
         assert_eq!(
             Form::of(&hex.to_uppercase()),
             Ok(form(Alphabet::HexUpper, 64))
@@ -198,10 +287,16 @@ mod tests {
     fn replacements_keep_the_form_and_carry_at_least_256_bits() {
         assert_eq!(form(Alphabet::HexLower, 40).strengthened().length, 64);
         assert_eq!(form(Alphabet::HexLower, 128).strengthened().length, 128);
-        assert_eq!(form(Alphabet::Alphanumeric, 8).strengthened().length, 43);
+        assert_eq!(form(Alphabet::Digits, 8).strengthened().length, 78);
+        assert_eq!(form(Alphabet::HexUpper, 65).strengthened().length, 66);
+        // 43 would carry only 42 × log2(62) + 4 ≈ 254 bits: the last character is one of 16.
+        assert_eq!(form(Alphabet::Alphanumeric, 8).strengthened().length, 44);
+        assert_eq!(form(Alphabet::Alphanumeric, 45).strengthened().length, 46);
         assert_eq!(form(Alphabet::Base64Url, 8).strengthened().length, 43);
+        assert_eq!(form(Alphabet::Base64Url, 45).strengthened().length, 46);
         assert_eq!(form(Alphabet::Base64, 16).strengthened().length, 32);
         for alphabet in [
+            Alphabet::Digits,
             Alphabet::HexLower,
             Alphabet::HexUpper,
             Alphabet::Alphanumeric,
@@ -222,5 +317,129 @@ mod tests {
         for c in Alphabet::HexLower.chars() {
             assert!(key.expose().as_bytes().contains(c), "{}", char::from(*c));
         }
+    }
+
+    /// Counted apart from the code under test: a last character whose unused low bits must be
+    /// zero (RFC 4648 §3.5) is one of fewer letters and digits, so it carries fewer bits.
+    fn alphanumeric_bits(len: usize) -> f64 {
+        let unused_bits = match len % 4 {
+            2 => 4,
+            3 => 2,
+            _ => 0,
+        };
+        let last_choices = (0..62).filter(|v| v % (1 << unused_bits) == 0).count();
+        (len - 1) as f64 * 62f64.log2() + (last_choices as f64).log2()
+    }
+
+    #[test]
+    fn base64url_keys_are_random_bytes_that_decode_strictly() {
+        for length in LENGTHS {
+            let wanted = form(Alphabet::Base64Url, length).strengthened();
+            for _ in 0..32 {
+                let key = wanted.generate().unwrap();
+                let key = key.expose();
+                let bytes = URL_SAFE_NO_PAD.decode(key).unwrap_or_else(|e| {
+                    panic!("from {length}: a {}-character key: {e}", key.len())
+                });
+                assert!(key.len() >= length, "from {length}: {}", key.len());
+                assert!(bytes.len() * 8 >= 256, "from {length}: {}", bytes.len());
+                assert!(wanted.admits(key), "from {length}");
+            }
+        }
+    }
+
+    #[test]
+    fn letters_and_digits_keys_decode_strictly_as_base64() {
+        for length in LENGTHS {
+            let wanted = form(Alphabet::Alphanumeric, length).strengthened();
+            for _ in 0..32 {
+                let key = wanted.generate().unwrap();
+                let key = key.expose();
+                assert!(key.bytes().all(|b| b.is_ascii_alphanumeric()));
+                for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+                    if let Err(e) = engine.decode(key) {
+                        panic!("from {length}: a {}-character key: {e}", key.len());
+                    }
+                }
+                assert!(key.len() >= length, "from {length}: {}", key.len());
+                let bits = alphanumeric_bits(key.len());
+                assert!(
+                    bits >= 256.0,
+                    "from {length}: {} characters, {bits} bits",
+                    key.len()
+                );
+                assert!(wanted.admits(key), "from {length}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_last_letters_and_digits_character_is_constrained() {
+        for (length, allowed) in [(46, "AQgw"), (47, "AEIMQUYcgkosw048"), (48, "")] {
+            let (mut rest, mut last) = (BTreeSet::new(), BTreeSet::new());
+            // Enough draws that a choice of 62 goes unseen with odds below 10^-12.
+            for _ in 0..2000 {
+                let key = form(Alphabet::Alphanumeric, length).generate().unwrap();
+                let (head, tail) = key.expose().as_bytes().split_at(length - 1);
+                rest.extend(head.iter().copied());
+                last.extend(tail.iter().copied());
+            }
+            assert_eq!(rest.len(), 62, "{length}");
+            let allowed: BTreeSet<u8> = if allowed.is_empty() {
+                Alphabet::Alphanumeric.chars().iter().copied().collect()
+            } else {
+                allowed.bytes().collect()
+            };
+            assert_eq!(last, allowed, "{length}");
+        }
+    }
+
+    #[test]
+    fn hex_keys_are_whole_bytes() {
+        for (alphabet, length) in [
+            (Alphabet::HexLower, 8),
+            (Alphabet::HexLower, 65),
+            (Alphabet::HexUpper, 65),
+            (Alphabet::HexUpper, 127),
+        ] {
+            let wanted = form(alphabet, length).strengthened();
+            let key = wanted.generate().unwrap();
+            let key = key.expose();
+            assert!(
+                key.len().is_multiple_of(2) && key.len() >= length.max(64),
+                "{alphabet:?} from {length}: {} characters",
+                key.len()
+            );
+            assert!(key.bytes().all(|b| alphabet.chars().contains(&b)));
+            assert!(wanted.admits(key), "{alphabet:?} from {length}");
+        }
+    }
+
+    #[test]
+    fn padded_base64_keys_decode_strictly() {
+        for bytes in [3, 16, 32, 33, 34, 64] {
+            let wanted = form(Alphabet::Base64, bytes).strengthened();
+            let key = wanted.generate().unwrap();
+            let decoded = STANDARD.decode(key.expose()).unwrap();
+            assert_eq!(decoded.len(), bytes.max(32));
+            assert!(wanted.admits(key.expose()));
+        }
+    }
+
+    #[test]
+    fn digit_strings_stay_digits() {
+        let found = Form::of(&"0123456789".repeat(4)).unwrap();
+        assert_eq!(found, form(Alphabet::Digits, 40));
+        let wanted = found.strengthened();
+        assert_eq!(wanted.length, 78, "⌈256 / log2(10)⌉");
+        let key = wanted.generate().unwrap();
+        let key = key.expose();
+        assert!(
+            key.bytes().all(|b| b.is_ascii_digit()),
+            "a {} replacement holds other characters than digits",
+            found.alphabet.as_str()
+        );
+        assert!(key.len() as f64 * 10f64.log2() >= 256.0, "{}", key.len());
+        assert!(wanted.admits(key));
     }
 }

@@ -235,7 +235,7 @@ async fn a_bare_key_string_is_rotated_to_the_same_form() {
     let h = Harness::new("changeme", Settings::default());
     h.rotate_raw().await;
     let next = h.raw(AWSCURRENT);
-    assert_eq!(next.len(), 43, "lengthened to 256 bits");
+    assert_eq!(next.len(), 44, "lengthened to 256 bits");
     assert!(next.bytes().all(|b| b.is_ascii_alphanumeric()));
 }
 

@@ -19,7 +19,8 @@ use crate::algorithm::{Algorithm, MIN_RSA_BITS};
 use crate::base64url;
 
 /// Members that only a private JWK has; a verification set holding one would publish the key.
-const PRIVATE_MEMBERS: [&str; 6] = ["d", "p", "q", "dp", "dq", "qi"];
+/// `oth` (RFC 7518 §6.3.2.7) holds a multi-prime RSA key's further primes and their CRT values.
+const PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "oth"];
 
 /// The key material a JWK carries, decoded.
 #[derive(Clone)]
@@ -327,6 +328,21 @@ mod tests {
             let err = Jwk::parse(&jwk).unwrap_err();
             assert!(err.contains(message), "{err} should mention {message}");
         }
+    }
+
+    /// RFC 7518 §6.3.2.7: each entry of "oth" holds a further prime and its CRT values, so a
+    /// multi-prime RSA JWK carrying it is a private key whatever else it lacks.
+    #[test]
+    fn a_public_key_with_other_primes_info_is_refused() {
+        let prime = base64url::encode(&[0xd3; 64]);
+        let jwk = json!({
+            "kty": "RSA", "alg": "RS256", "kid": "a", "e": "AQAB",
+            "n": base64url::encode(&[0xc5; 256]),
+            "oth": [{"r": prime, "d": prime, "t": prime}]
+        });
+        let err = Jwk::parse(&jwk).unwrap_err();
+        assert!(err.contains("private member \"oth\""), "{err}");
+        assert!(!err.contains(&prime[..16]), "{err}");
     }
 
     #[test]
