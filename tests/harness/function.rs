@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
+use crate::moto::DEFAULT_FUNCTION_TIMEOUT_SECONDS;
 use crate::{moto, unique, workspace_root};
 
 pub struct RunningFunction {
@@ -30,8 +31,14 @@ impl RunningFunction {
     /// Starts release binary `name` as a new Lambda function in moto, with the environment
     /// Lambda gives a function plus `env` (the function's own configuration).
     pub fn start(name: &str, env: &[(&str, &str)]) -> Self {
+        Self::start_with_timeout(name, env, DEFAULT_FUNCTION_TIMEOUT_SECONDS)
+    }
+
+    /// As [`Self::start`], for a function Lambda stops after `timeout_seconds` (see
+    /// [`crate::Moto::register_function_with_timeout`]).
+    pub fn start_with_timeout(name: &str, env: &[(&str, &str)], timeout_seconds: u64) -> Self {
         let function_name = unique(name);
-        let registered = moto().register_function(&function_name);
+        let registered = moto().register_function_with_timeout(&function_name, timeout_seconds);
         let log = std::env::temp_dir().join(format!("{function_name}.log"));
         let log_file = std::fs::File::create(&log).expect("create the function's log file");
         let child = Command::new(release_binary(name))

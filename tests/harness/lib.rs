@@ -1,5 +1,6 @@
 //! Real servers for the end-to-end tests: throwaway PostgreSQL clusters with SCRAM
-//! authentication, a Neo4j server, and moto as the Secrets Manager API, all on 127.0.0.1.
+//! authentication, a Neo4j server, and moto as the Secrets Manager, Lambda and RDS APIs, all
+//! on 127.0.0.1.
 //!
 //! Each server is started once per test binary and stopped by a watchdog process when the
 //! binary exits (its standard input closes), however the binary ends.
@@ -19,7 +20,7 @@ pub use capture::LogCapture;
 pub use function::RunningFunction;
 pub use moto::{Moto, RegisteredFunction, moto};
 pub use neo4j::{Neo4jServer, neo4j};
-pub use postgres::{PgCluster, postgres, tls_postgres};
+pub use postgres::{PgCluster, attacker_postgres, postgres, self_signed_postgres, tls_postgres};
 pub use pyjwt::{PyJwt, Verdict};
 pub use rotation::Rotation;
 pub use secrets::SecretsManager;

@@ -1,5 +1,6 @@
-//! moto server as the Secrets Manager API, and as the Lambda service for functions that run
-//! for real behind its Runtime API (tests/moto/serve.py).
+//! moto server as the Secrets Manager API, as the Lambda service for functions that run for
+//! real behind its Runtime API, and as the RDS control plane in front of local PostgreSQL
+//! clusters (tests/moto/serve.py).
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{ChildStdin, ChildStdout, Command, Stdio};
@@ -30,20 +31,94 @@ pub fn moto() -> &'static Moto {
     MOTO.get_or_init(start)
 }
 
+/// The function timeout when a test sets none (serve.py's default too).
+pub(crate) const DEFAULT_FUNCTION_TIMEOUT_SECONDS: u64 = 60;
+
 impl Moto {
-    /// Registers a function named `name` and opens its Runtime API.
+    /// Registers a function named `name` with the default timeout and opens its Runtime API.
     pub fn register_function(&self, name: &str) -> RegisteredFunction {
-        let mut control = self.control.lock().unwrap();
-        let command = serde_json::json!({"op": "function", "name": name});
-        writeln!(control.0, "{command}").expect("send a command to moto");
-        let mut line = String::new();
-        control.1.read_line(&mut line).expect("read moto's answer");
-        let answer: serde_json::Value =
-            serde_json::from_str(&line).unwrap_or_else(|_| panic!("moto answered {line:?}"));
+        self.register_function_with_timeout(name, DEFAULT_FUNCTION_TIMEOUT_SECONDS)
+    }
+
+    /// Registers a function that Lambda stops after `timeout_seconds`: an invocation it has
+    /// not answered by then fails with errorType `Sandbox.Timedout`.
+    pub fn register_function_with_timeout(
+        &self,
+        name: &str,
+        timeout_seconds: u64,
+    ) -> RegisteredFunction {
+        let answer = self.command(serde_json::json!({
+            "op": "function",
+            "name": name,
+            "timeout": timeout_seconds,
+        }));
         RegisteredFunction {
             arn: answer["arn"].as_str().expect("a function ARN").to_owned(),
             runtime_api: answer["runtime_api"].as_str().unwrap().to_owned(),
         }
+    }
+
+    /// A PostgreSQL DB instance whose master password RDS manages, with a read replica for
+    /// each `(id, address)`. DescribeDBInstances reports `address` (and each replica's) with
+    /// `port`, where a local cluster answers for it. Returns serve.py's answer: `arn`,
+    /// `secret_arn`, `endpoint` and `replica_endpoints` (each `{"address", "port"}`).
+    pub fn rds_instance(
+        &self,
+        id: &str,
+        address: &str,
+        port: u16,
+        replicas: &[(&str, &str)],
+    ) -> serde_json::Value {
+        let replicas: Vec<_> = replicas
+            .iter()
+            .map(|(id, address)| serde_json::json!({"id": id, "address": address}))
+            .collect();
+        self.command(serde_json::json!({
+            "op": "rds-instance",
+            "id": id,
+            "address": address,
+            "port": port,
+            "replicas": replicas,
+        }))
+    }
+
+    /// An Aurora PostgreSQL DB cluster whose master password RDS manages, reported by
+    /// DescribeDBClusters at `endpoint` and `reader_endpoint` on `port`. Returns serve.py's
+    /// answer: `arn`, `secret_arn`, `endpoint`, `reader_endpoint` and `port`.
+    pub fn rds_cluster(
+        &self,
+        id: &str,
+        endpoint: &str,
+        reader_endpoint: &str,
+        port: u16,
+    ) -> serde_json::Value {
+        self.command(serde_json::json!({
+            "op": "rds-cluster",
+            "id": id,
+            "endpoint": endpoint,
+            "reader_endpoint": reader_endpoint,
+            "port": port,
+        }))
+    }
+
+    /// Sends one command to serve.py and returns its answer, which must not be an error. The
+    /// channel is released before any check can panic, so one test's failure does not poison
+    /// it for the others.
+    fn command(&self, command: serde_json::Value) -> serde_json::Value {
+        let line = {
+            let mut control = self.control.lock().unwrap();
+            writeln!(control.0, "{command}").expect("send a command to moto");
+            let mut line = String::new();
+            control.1.read_line(&mut line).expect("read moto's answer");
+            line
+        };
+        let answer: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|_| panic!("moto answered {line:?}"));
+        assert!(
+            answer.get("error").is_none(),
+            "moto refused {command}: {answer}"
+        );
+        answer
     }
 }
 

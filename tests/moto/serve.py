@@ -18,6 +18,36 @@ it does on AWS, and when RotateSecret names the function, moto's invocations of 
 steps are delivered to it through that API. A step that fails makes RotateSecret fail with
 an error naming the step and the function's errorType, so a test sees the failure that AWS
 would only log.
+
+Invocations look as Lambda makes them. The optional "timeout" (seconds, default 60) is the
+function's timeout: Lambda-Runtime-Deadline-Ms is that far ahead of the moment the function
+receives the event, and a function that has not answered 2 s after its deadline fails the
+step as Lambda reports a timeout, errorType "Sandbox.Timedout" and errorMessage "Task timed
+out after 60.00 seconds", unlike any error of the function's own. Every event carries a
+RotationToken, as Secrets Manager now sends one: an event without one (moto's never has one)
+gets "rotation-token-" and 32 hex digits, a prefix tests look for in a function's log to
+prove the token is never written there.
+
+moto also stands in for the RDS control plane, with a local PostgreSQL cluster as the data
+plane behind each address given:
+
+  {"op": "rds-instance", "id": "db1", "address": "localhost", "port": 5432,
+   "replicas": [{"id": "db1-ro", "address": "127.0.0.1"}]}
+      -> {"arn": ..., "secret_arn": ..., "endpoint": {"address": ..., "port": ...},
+          "replica_endpoints": [{"address": ..., "port": ...}]}
+
+  {"op": "rds-cluster", "id": "aurora1", "endpoint": "localhost",
+   "reader_endpoint": "127.0.0.1", "port": 5432, "instances": [{"id": ..., "address": ...}]}
+      -> {"arn": ..., "secret_arn": ..., "endpoint": ..., "reader_endpoint": ..., "port": ...,
+          "instance_endpoints": [{"address": ..., "port": ...}]}
+
+create a PostgreSQL DB instance (with read replicas) or an Aurora PostgreSQL DB cluster (with
+member instances) whose master password RDS manages: its secret holds only username and
+password and carries the tag aws:rds:primaryDBInstanceArn or aws:rds:primaryDBClusterArn, as
+on AWS. DescribeDBInstances and DescribeDBClusters report the given addresses and port in
+place of moto's fictional *.rds.amazonaws.com names, which resolve nowhere.
+
+A command that fails is answered {"error": "..."}.
 """
 
 import io
@@ -34,23 +64,31 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import boto3
 import requests
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.rds.models import DBCluster, DBInstance
 from moto.secretsmanager.exceptions import InvalidRequestException
 from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
 API_PREFIX = "/2018-06-01/runtime"
-# How long one step may take before the invocation is abandoned, as a function timeout would.
-INVOCATION_TIMEOUT_SECONDS = 60
+# A function's timeout when its "function" command sets none.
+DEFAULT_TIMEOUT_SECONDS = 60
+# How long past its deadline a function's answer is still awaited before Lambda's timeout
+# error is reported in its place.
+GRACE_SECONDS = 2
+ROTATION_TOKEN_PREFIX = "rotation-token-"
 
 
 class RuntimeApi:
     """The Lambda Runtime API of one function: events go out on /invocation/next, results
     come back on /invocation/{id}/response or /error."""
 
-    def __init__(self, function_arn: str):
+    def __init__(self, function_arn: str, timeout: int):
         self.function_arn = function_arn
+        self.timeout = timeout
         self.events: queue.Queue = queue.Queue()
         self.results: dict[str, queue.Queue] = {}
+        # Request id -> deadline (epoch seconds), from when the function received the event.
+        self.deadlines: dict[str, float] = {}
         self.lock = threading.Lock()
         self.init_error: str | None = None
         api = self
@@ -72,12 +110,11 @@ class RuntimeApi:
             def do_GET(self):
                 if self.path != f"{API_PREFIX}/invocation/next":
                     return self.reply(404)
-                request_id, payload = api.events.get()
-                deadline = int((time.time() + INVOCATION_TIMEOUT_SECONDS) * 1000)
+                request_id, payload, deadline = api.next_event()
                 self.reply(200, payload, {
                     "Content-Type": "application/json",
                     "Lambda-Runtime-Aws-Request-Id": request_id,
-                    "Lambda-Runtime-Deadline-Ms": str(deadline),
+                    "Lambda-Runtime-Deadline-Ms": str(int(deadline * 1000)),
                     "Lambda-Runtime-Invoked-Function-Arn": api.function_arn,
                     "Lambda-Runtime-Trace-Id": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}",
                 })
@@ -106,6 +143,17 @@ class RuntimeApi:
         host, port = self.server.server_address[:2]
         return f"{host}:{port}"
 
+    def next_event(self) -> tuple[str, bytes, float]:
+        """Waits for an event still awaited (one that timed out in the queue is dropped, as
+        Lambda never delivers it) and starts its clock."""
+        while True:
+            request_id, payload = self.events.get()
+            with self.lock:
+                if request_id in self.results:
+                    deadline = time.time() + self.timeout
+                    self.deadlines[request_id] = deadline
+                    return request_id, payload, deadline
+
     def invoke(self, payload: bytes) -> tuple[bool, bytes]:
         """Hands one event to the function and waits for its answer: (succeeded, body)."""
         if self.init_error is not None:
@@ -114,17 +162,41 @@ class RuntimeApi:
         answer: queue.Queue = queue.Queue()
         with self.lock:
             self.results[request_id] = answer
-        self.events.put((request_id, payload))
+        self.events.put((request_id, with_rotation_token(payload)))
+        # Until the function takes the event, its wait counts from now.
+        give_up = time.time() + self.timeout + GRACE_SECONDS
         try:
-            return answer.get(timeout=INVOCATION_TIMEOUT_SECONDS)
-        except queue.Empty:
-            return False, json.dumps({
-                "errorType": "Timeout",
-                "errorMessage": f"no answer within {INVOCATION_TIMEOUT_SECONDS} s",
-            }).encode()
+            while True:
+                with self.lock:
+                    deadline = self.deadlines.get(request_id)
+                if deadline is not None:
+                    give_up = deadline + GRACE_SECONDS
+                remaining = give_up - time.time()
+                if remaining <= 0:
+                    return False, json.dumps({
+                        "errorType": "Sandbox.Timedout",
+                        "errorMessage": f"Task timed out after {self.timeout:.2f} seconds",
+                    }).encode()
+                try:
+                    return answer.get(timeout=min(remaining, 0.5))
+                except queue.Empty:
+                    pass
         finally:
             with self.lock:
                 self.results.pop(request_id, None)
+                self.deadlines.pop(request_id, None)
+
+
+def with_rotation_token(payload: bytes) -> bytes:
+    """The event as Secrets Manager sends it now, with a RotationToken (moto sends none)."""
+    try:
+        event = json.loads(payload)
+    except ValueError:
+        return payload
+    if not isinstance(event, dict) or "RotationToken" in event:
+        return payload
+    event["RotationToken"] = ROTATION_TOKEN_PREFIX + uuid.uuid4().hex
+    return json.dumps(event).encode()
 
 
 RUNTIMES: dict[str, RuntimeApi] = {}
@@ -155,18 +227,18 @@ def deliver_to_running_functions() -> None:
     LambdaSimpleBackend.invoke = invoke
 
 
-def clients(endpoint: str):
-    common = dict(
+def client(endpoint: str, service: str):
+    return boto3.client(
+        service,
         endpoint_url=endpoint,
         region_name=REGION,
         aws_access_key_id="test",
         aws_secret_access_key="test",
     )
-    return boto3.client("iam", **common), boto3.client("lambda", **common)
 
 
 def create_function(endpoint: str, name: str) -> str:
-    iam, awslambda = clients(endpoint)
+    iam, awslambda = client(endpoint, "iam"), client(endpoint, "lambda")
     try:
         role = iam.get_role(RoleName="rotation-test")["Role"]["Arn"]
     except iam.exceptions.NoSuchEntityException:
@@ -184,22 +256,142 @@ def create_function(endpoint: str, name: str) -> str:
     )["FunctionArn"]
 
 
+def register_function(endpoint: str, command: dict) -> dict:
+    arn = create_function(endpoint, command["name"])
+    runtime = RuntimeApi(arn, int(command.get("timeout", DEFAULT_TIMEOUT_SECONDS)))
+    RUNTIMES[arn] = runtime
+    RUNTIMES[command["name"]] = runtime
+    return {"arn": arn, "runtime_api": runtime.address}
+
+
+# Identifier (lower case, as moto keeps it) -> the local address reported in its place.
+INSTANCE_ADDRESSES: dict[str, str] = {}
+# Cluster identifier -> (endpoint, reader endpoint) reported in their place.
+CLUSTER_ENDPOINTS: dict[str, tuple[str, str]] = {}
+
+
+def report_local_addresses() -> None:
+    """Makes moto's RDS report the local address of each instance and cluster the commands
+    made, and its own fictional names for any other."""
+    moto_address = DBInstance.address.fget
+    moto_endpoint = DBCluster.endpoint.fget
+    moto_reader_endpoint = DBCluster.reader_endpoint.fget
+
+    def address(self) -> str:
+        return INSTANCE_ADDRESSES.get(self.db_instance_identifier) or moto_address(self)
+
+    def endpoint(self) -> str:
+        local = CLUSTER_ENDPOINTS.get(self.db_cluster_identifier)
+        return local[0] if local else moto_endpoint(self)
+
+    def reader_endpoint(self) -> str:
+        local = CLUSTER_ENDPOINTS.get(self.db_cluster_identifier)
+        return local[1] if local else moto_reader_endpoint(self)
+
+    DBInstance.address = property(address)
+    DBCluster.endpoint = property(endpoint)
+    DBCluster.reader_endpoint = property(reader_endpoint)
+
+
+def described_instance(rds, identifier: str) -> dict:
+    return rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
+
+
+def endpoint_of(instance: dict) -> dict:
+    return {"address": instance["Endpoint"]["Address"], "port": instance["Endpoint"]["Port"]}
+
+
+def create_rds_instance(endpoint: str, command: dict) -> dict:
+    rds = client(endpoint, "rds")
+    replicas = command.get("replicas", [])
+    INSTANCE_ADDRESSES[command["id"].lower()] = command["address"]
+    for replica in replicas:
+        INSTANCE_ADDRESSES[replica["id"].lower()] = replica["address"]
+    rds.create_db_instance(
+        DBInstanceIdentifier=command["id"],
+        Engine="postgres",
+        DBInstanceClass="db.t4g.micro",
+        AllocatedStorage=20,
+        # The user name moto writes into the managed secret.
+        MasterUsername="admin",
+        ManageMasterUserPassword=True,
+        Port=command["port"],
+    )
+    for replica in replicas:
+        rds.create_db_instance_read_replica(
+            DBInstanceIdentifier=replica["id"],
+            SourceDBInstanceIdentifier=command["id"],
+        )
+    primary = described_instance(rds, command["id"])
+    return {
+        "arn": primary["DBInstanceArn"],
+        "secret_arn": primary["MasterUserSecret"]["SecretArn"],
+        "endpoint": endpoint_of(primary),
+        "replica_endpoints": [
+            endpoint_of(described_instance(rds, replica["id"])) for replica in replicas
+        ],
+    }
+
+
+def create_rds_cluster(endpoint: str, command: dict) -> dict:
+    rds = client(endpoint, "rds")
+    instances = command.get("instances", [])
+    CLUSTER_ENDPOINTS[command["id"].lower()] = (command["endpoint"], command["reader_endpoint"])
+    for instance in instances:
+        INSTANCE_ADDRESSES[instance["id"].lower()] = instance["address"]
+    rds.create_db_cluster(
+        DBClusterIdentifier=command["id"],
+        Engine="aurora-postgresql",
+        MasterUsername="admin",
+        ManageMasterUserPassword=True,
+        Port=command["port"],
+    )
+    for instance in instances:
+        rds.create_db_instance(
+            DBInstanceIdentifier=instance["id"],
+            DBClusterIdentifier=command["id"],
+            Engine="aurora-postgresql",
+            DBInstanceClass="db.r6g.large",
+            # On AWS a member listens on its cluster's port; moto would give it the default.
+            Port=command["port"],
+        )
+    cluster = rds.describe_db_clusters(DBClusterIdentifier=command["id"])["DBClusters"][0]
+    return {
+        "arn": cluster["DBClusterArn"],
+        "secret_arn": cluster["MasterUserSecret"]["SecretArn"],
+        "endpoint": cluster["Endpoint"],
+        "reader_endpoint": cluster["ReaderEndpoint"],
+        "port": cluster["Port"],
+        "instance_endpoints": [
+            endpoint_of(described_instance(rds, instance["id"])) for instance in instances
+        ],
+    }
+
+
+COMMANDS = {
+    "function": register_function,
+    "rds-instance": create_rds_instance,
+    "rds-cluster": create_rds_cluster,
+}
+
+
 def serve_commands(endpoint: str) -> None:
     for line in sys.stdin:
-        command = json.loads(line)
-        if command.get("op") != "function":
-            print(json.dumps({"error": f"unknown command {command!r}"}), flush=True)
-            continue
-        arn = create_function(endpoint, command["name"])
-        runtime = RuntimeApi(arn)
-        RUNTIMES[arn] = runtime
-        RUNTIMES[command["name"]] = runtime
-        print(json.dumps({"arn": arn, "runtime_api": runtime.address}), flush=True)
+        try:
+            command = json.loads(line)
+            run = COMMANDS.get(command.get("op"))
+            if run is None:
+                raise ValueError(f"unknown command {command!r}")
+            answer = run(endpoint, command)
+        except Exception as error:  # noqa: BLE001 - the caller reports it, with its test
+            answer = {"error": f"{type(error).__name__}: {error}"}
+        print(json.dumps(answer), flush=True)
 
 
 def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     deliver_to_running_functions()
+    report_local_addresses()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
