@@ -8,8 +8,6 @@ use integration_tests::{
     unix_now,
 };
 use rotate_jwt::{JWKS, JwtEngine, KID, KeySet, token};
-use rotate_neo4j::Neo4jEngine;
-use rotate_postgres::PostgresEngine;
 use rotation_core::{AWSCURRENT, AWSPREVIOUS, AwsSecretStore, Engine, Rotator, Step};
 use serde_json::json;
 
@@ -164,7 +162,7 @@ async fn main() {
     println!("  role \"{user}\" and secret {arn} (password not shown)");
     rotate(
         &sm,
-        PostgresEngine::from_env().expect("configuration"),
+        rotate_postgres::engine(rotate_postgres::Settings::from_env().expect("configuration")),
         &arn,
         postgres_step,
     )
@@ -189,7 +187,7 @@ async fn main() {
     println!("  user \"{user}\" and secret {arn} (password not shown)");
     rotate(
         &sm,
-        Neo4jEngine::from_env().expect("configuration"),
+        rotate_neo4j::engine(rotate_neo4j::settings_from_env().expect("configuration")),
         &arn,
         neo4j_step,
     )

@@ -7,7 +7,7 @@ use integration_tests::{
     unique,
 };
 use rotate_jwt::{ALG, JWKS, KID, SIGNING_KEY};
-use rotation_core::{AWSCURRENT, AWSPREVIOUS, Step};
+use rotation_core::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Step};
 use serde_json::{Value, json};
 
 async fn connect() -> SecretsManager {
@@ -134,4 +134,152 @@ async fn a_failing_step_reports_its_error_type_through_the_service() {
         "no value was stored"
     );
     assert!(!function.log().contains("p-secret-1"));
+}
+
+// ---- no secret at any log level ----
+
+const TRACE: (&str, &str) = ("AWS_LAMBDA_LOG_LEVEL", "TRACE");
+
+/// The function logged at the level asked for, and none of `secrets`, no RotationToken (the
+/// moto harness gives each event one starting "rotation-token-") and no password verifier.
+fn assert_trace_log_clean(function: &RunningFunction, secrets: &[&str]) {
+    let log = function.log();
+    assert!(
+        log.contains("DEBUG"),
+        "the function did not log below INFO; the check proves nothing:\n{log}"
+    );
+    assert!(
+        log.contains("step done") && log.contains("step failed"),
+        "the log misses the steps:\n{log}"
+    );
+    assert!(
+        !log.contains("rotation-token-"),
+        "a RotationToken reached the log"
+    );
+    assert!(
+        !log.contains("SCRAM-SHA-256$"),
+        "a password verifier reached the log"
+    );
+    for (i, secret) in secrets.iter().enumerate() {
+        assert!(!log.contains(secret), "secret #{i} reached the log");
+    }
+}
+
+#[tokio::test]
+async fn at_trace_level_the_postgres_function_logs_no_secret() {
+    let sm = connect().await;
+    let pg = postgres();
+    let user = unique("svc_trace");
+    let old = format!("old-{}", unique("pw"));
+    pg.create_role(&user, &old).await;
+    let arn = sm
+        .create(&unique("pg"), &pg.secret(&user, &old).to_string())
+        .await;
+    let function = RunningFunction::start("rotate-postgres", &[TRACE, ("PGSSLMODE", "disable")]);
+    sm.rotate_with(&arn, &function.arn).await.unwrap();
+    let new = password(&sm.value(&arn, AWSCURRENT).await.unwrap());
+    // Then every credential refused: the failure path logs its reasons.
+    let outside = format!("outside-{}", unique("pw"));
+    pg.set_password(&user, &outside).await;
+    let err = sm.rotate_with(&arn, &function.arn).await.unwrap_err();
+    assert!(err.contains("NoWorkingCredentials"), "{err}");
+    let pending = password(&sm.value(&arn, AWSPENDING).await.unwrap());
+    assert_trace_log_clean(&function, &[&old, &new, &outside, &pending]);
+}
+
+#[tokio::test]
+async fn at_trace_level_the_neo4j_function_logs_no_secret() {
+    let sm = connect().await;
+    let user = unique("svc_trace");
+    let old = format!("old-{}", unique("pw"));
+    neo4j().create_user(&user, &old).await;
+    let arn = sm
+        .create(&unique("neo4j"), &neo4j().secret(&user, &old).to_string())
+        .await;
+    let function = RunningFunction::start("rotate-neo4j", &[TRACE]);
+    sm.rotate_with(&arn, &function.arn).await.unwrap();
+    let new = password(&sm.value(&arn, AWSCURRENT).await.unwrap());
+    let outside = format!("outside-{}", unique("pw"));
+    neo4j().set_password(&user, &outside).await;
+    let err = sm.rotate_with(&arn, &function.arn).await.unwrap_err();
+    assert!(err.contains("NoWorkingCredentials"), "{err}");
+    let pending = password(&sm.value(&arn, AWSPENDING).await.unwrap());
+    assert_trace_log_clean(&function, &[&old, &new, &outside, &pending]);
+}
+
+#[tokio::test]
+async fn at_trace_level_the_jwt_function_logs_no_key() {
+    let sm = connect().await;
+    let function = RunningFunction::start("rotate-jwt", &[TRACE]);
+    // An HMAC key (a secret itself), then an RSA key pair.
+    let hmac = sm.create(&unique("jwt"), r#"{"alg": "HS256"}"#).await;
+    sm.rotate_with(&hmac, &function.arn).await.unwrap();
+    let first_hmac = sm.value(&hmac, AWSCURRENT).await.unwrap();
+    sm.rotate_with(&hmac, &function.arn).await.unwrap();
+    let second_hmac = sm.value(&hmac, AWSCURRENT).await.unwrap();
+    let rsa = sm.create(&unique("jwt"), r#"{"alg": "RS256"}"#).await;
+    sm.rotate_with(&rsa, &function.arn).await.unwrap();
+    let rsa_value = sm.value(&rsa, AWSCURRENT).await.unwrap();
+    // A private key pasted as the whole value is refused, and not echoed.
+    let pasted = rsa_value[SIGNING_KEY].as_str().unwrap().to_owned();
+    let pem = sm.create(&unique("jwt"), &pasted).await;
+    let err = sm.rotate_with(&pem, &function.arn).await.unwrap_err();
+    assert!(err.contains("MalformedSecret"), "{err}");
+
+    let key_lines = |pem: &str| -> Vec<String> {
+        pem.lines()
+            .filter(|l| !l.starts_with("-----") && l.len() > 20)
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut secrets: Vec<String> = key_lines(&pasted);
+    for value in [&first_hmac, &second_hmac] {
+        secrets.push(value[SIGNING_KEY].as_str().unwrap().to_owned());
+        let keys = value[JWKS]["keys"].as_array().unwrap();
+        secrets.extend(
+            keys.iter()
+                .filter_map(|k| k["k"].as_str())
+                .map(str::to_owned),
+        );
+    }
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    assert_trace_log_clean(&function, &secrets);
+}
+
+// ---- bounded by the function's own deadline ----
+
+/// A database that accepts connections and never answers, behind a function whose timeout is
+/// shorter than CONNECT_TIMEOUT_SECONDS: the step must still answer with its own error, not be
+/// killed by Lambda.
+#[tokio::test]
+async fn a_hung_server_fails_the_step_before_the_function_times_out() {
+    let sm = connect().await;
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let mut pg_secret = postgres().secret("svc_hung", "hung-pw-1");
+    pg_secret["port"] = port.into();
+    let mut neo4j_secret = neo4j().secret("svc_hung", "hung-pw-1");
+    neo4j_secret["uri"] = format!("bolt://127.0.0.1:{port}").into();
+    for (name, secret) in [
+        ("rotate-postgres", pg_secret),
+        ("rotate-neo4j", neo4j_secret),
+    ] {
+        let function = RunningFunction::start_with_timeout(
+            name,
+            &[("CONNECT_TIMEOUT_SECONDS", "30"), ("PGSSLMODE", "disable")],
+            4,
+        );
+        let arn = sm.create(&unique("hung"), &secret.to_string()).await;
+        let err = sm.rotate_with(&arn, &function.arn).await.unwrap_err();
+        assert!(
+            err.contains("rotation function failed at setSecret: Timeout:"),
+            "{name}: {err}"
+        );
+        assert!(
+            err.contains("before the function's deadline"),
+            "{name}: {err}"
+        );
+        assert!(!err.contains("hung-pw-1"));
+    }
+    drop(silent);
 }

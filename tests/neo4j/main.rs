@@ -26,7 +26,7 @@ impl Graph {
         neo4j().create_user(&user, &password).await;
         let mut secret = neo4j().secret(&user, &password);
         edit(&mut secret);
-        let r = Rotation::new(&secret, Neo4jEngine::new(settings)).await;
+        let r = Rotation::new(&secret, rotate_neo4j::engine(settings)).await;
         Self { r, user, password }
     }
 
@@ -290,6 +290,84 @@ async fn a_missing_admin_secret_is_named_and_no_user_is_created() {
     )
     .await;
     assert!(!neo4j().user_exists(&format!("{}_clone", g.user)).await);
+}
+
+/// An admin user and a secret for it, edited by `edit`; answers its ARN and password.
+async fn admin_secret(edit: impl FnOnce(&mut Value)) -> (String, String, String) {
+    let admin = unique("admin");
+    let admin_password = format!("admin-{}", unique("pw"));
+    neo4j().create_user(&admin, &admin_password).await;
+    let mut secret = neo4j().secret(&admin, &admin_password);
+    edit(&mut secret);
+    let arn = integration_tests::SecretsManager::connect()
+        .await
+        .create(&unique("admin"), &secret.to_string())
+        .await;
+    (arn, admin, admin_password)
+}
+
+#[tokio::test]
+async fn an_admin_secret_without_a_uri_is_never_sent_to_the_user_secret_s_server() {
+    let (arn, _, admin_password) =
+        admin_secret(|s| drop(s.as_object_mut().unwrap().remove("uri"))).await;
+    let g = Graph::with(|s| s["masterarn"] = arn.clone().into(), Settings::default()).await;
+    let token = g.r.begin().await;
+    let err = g
+        .assert_rejected(
+            Step::SetSecret,
+            &token,
+            "AdminSecretUnusable",
+            "it names no server (\"uri\")",
+        )
+        .await;
+    assert!(!err.contains(&admin_password));
+    assert!(!neo4j().user_exists(&format!("{}_clone", g.user)).await);
+}
+
+#[tokio::test]
+async fn the_admin_login_keeps_the_admin_secret_s_tls_whatever_the_user_secret_says() {
+    // The admin secret asks for TLS; this server has none. The user secret's bolt:// must
+    // not carry the admin password over plaintext.
+    let (arn, _, _) = admin_secret(|s| {
+        let uri = s["uri"].as_str().unwrap().replace("bolt://", "bolt+s://");
+        s["uri"] = uri.into();
+    })
+    .await;
+    let g = Graph::with(|s| s["masterarn"] = arn.clone().into(), Settings::default()).await;
+    let token = g.r.begin().await;
+    g.assert_rejected(
+        Step::SetSecret,
+        &token,
+        "TlsFailure",
+        "with the admin secret's credentials",
+    )
+    .await;
+    assert!(!neo4j().user_exists(&format!("{}_clone", g.user)).await);
+}
+
+#[tokio::test]
+async fn a_pending_value_with_another_uri_scheme_is_refused() {
+    let g = Graph::new().await;
+    let token = g.r.sm.start_rotation(&g.r.arn).await;
+    let mut pending = neo4j().secret(&g.user, "attacker-chosen-pw");
+    pending["uri"] = neo4j().uri().replace("bolt://", "bolt+ssc://").into();
+    g.r.sm
+        .client
+        .put_secret_value()
+        .secret_id(&g.r.arn)
+        .client_request_token(&token)
+        .secret_string(pending.to_string())
+        .version_stages(AWSPENDING)
+        .send()
+        .await
+        .unwrap();
+    g.assert_rejected(
+        Step::SetSecret,
+        &token,
+        "PendingMismatch",
+        "pending uri scheme differs",
+    )
+    .await;
 }
 
 // ---- no secret in any log ----

@@ -1,14 +1,15 @@
 //! Alternating users: `name` and `name_clone` take turns, and act as one role.
 
 use integration_tests::{LogCapture, postgres, unique};
-use rotate_postgres::{PostgresEngine, Settings};
+use rotate_postgres::Settings;
 use rotation_core::{
-    AWSCURRENT, AWSPENDING, AWSPREVIOUS, Outcome, Rotator, Step, StrategyConfig, StrategySetting,
+    AWSCURRENT, AWSPENDING, AWSPREVIOUS, LoginSettings, Outcome, Rotator, Step, StrategyConfig,
+    StrategySetting,
 };
 use serde_json::{Value, json};
 use tokio_postgres::Client;
 
-use crate::fixture::Fixture;
+use crate::fixture::{Fixture, login_settings};
 
 /// A user role, an admin role with CREATEROLE, an admin secret, and a user secret naming it.
 struct Alternating {
@@ -241,7 +242,7 @@ async fn a_crash_between_steps_is_resumed_by_a_fresh_process() {
     let token = f.begin().await;
     f.step(Step::SetSecret, &token).await.unwrap();
     // A new process (new engine and store) picks the rotation up where it stopped.
-    let fresh = Rotator::new(f.sm.store(), PostgresEngine::new(Settings::default()));
+    let fresh = Rotator::new(f.sm.store(), rotate_postgres::engine(Settings::default()));
     for step in [Step::SetSecret, Step::TestSecret, Step::FinishSecret] {
         let event = rotation_core::RotationEvent {
             step,
@@ -280,29 +281,16 @@ async fn a_clone_made_the_old_way_is_brought_into_line() {
 }
 
 #[tokio::test]
-async fn an_rds_managed_admin_secret_with_only_username_and_password_works() {
-    let a = Alternating::with_admin(
-        |admin, pw| json!({"username": admin, "password": pw}),
-        |_| {},
-    )
-    .await;
-    a.f.rotate().await;
-    let (clone, pw) = a.login_at(AWSCURRENT).await;
-    assert_eq!(clone, a.clone_name());
-    assert!(postgres().can_login(&clone, &pw).await);
-}
-
-#[tokio::test]
 async fn the_strategy_is_never_alternating_by_accident() {
     // No masterarn, but an admin secret configured: still single user under `auto`.
     let user = unique("app");
-    let settings = Settings {
+    let settings = login_settings(LoginSettings {
         strategy: StrategyConfig {
             admin_secret: Some("arn:some-admin".into()),
             ..StrategyConfig::default()
         },
-        ..Settings::default()
-    };
+        ..LoginSettings::default()
+    });
     let f = Fixture::with(
         &user,
         "pw-one",
@@ -319,13 +307,13 @@ async fn the_strategy_is_never_alternating_by_accident() {
     assert!(!postgres().role_exists(&format!("{user}_clone")).await);
 
     // ROTATION_STRATEGY=single-user wins over masterarn.
-    let settings = Settings {
+    let settings = login_settings(LoginSettings {
         strategy: StrategyConfig {
             setting: StrategySetting::SingleUser,
             admin_secret: None,
         },
-        ..Settings::default()
-    };
+        ..LoginSettings::default()
+    });
     let a = Alternating::with_settings(|admin, pw| postgres().secret(admin, pw), |_| {}, settings)
         .await;
     let new_password = a.f.rotate().await;
@@ -340,13 +328,13 @@ async fn the_strategy_is_never_alternating_by_accident() {
 async fn rotation_strategy_alternating_users_takes_the_admin_secret_from_configuration() {
     let seed = Alternating::new().await;
     let user = unique("app");
-    let settings = Settings {
+    let settings = login_settings(LoginSettings {
         strategy: StrategyConfig {
             setting: StrategySetting::AlternatingUsers,
             admin_secret: Some(seed.admin_arn.clone()),
         },
-        ..Settings::default()
-    };
+        ..LoginSettings::default()
+    });
     let f = Fixture::with(
         &user,
         "configured-pw",
@@ -434,7 +422,11 @@ async fn an_admin_secret_for_another_host_is_refused() {
     assert_set_secret_rejected(
         &a,
         "AdminHostMismatch",
-        "\"other-db.example.com\" differs from the host \"127.0.0.1\"",
+        &format!(
+            "names the server 127.0.0.1:{}, which is not the admin secret's server other-db.example.com:{}",
+            postgres().port,
+            postgres().port
+        ),
     )
     .await;
 }
@@ -483,7 +475,7 @@ async fn no_secret_reaches_the_logs_in_alternating_rotations() {
 
     let text = logs.text();
     assert!(
-        text.contains("set the pending password with the admin secret"),
+        text.contains("applied the pending user with the admin secret"),
         "the capture missed our logs"
     );
     for secret in [

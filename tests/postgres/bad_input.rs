@@ -1,11 +1,11 @@
 //! Bad input: a clear error, and nothing changed.
 
-use crate::fixture::Fixture;
+use crate::fixture::{Fixture, login_settings};
 use std::time::{Duration, Instant};
 
 use integration_tests::{SecretsManager, install_crypto_provider, postgres, unique};
-use rotate_postgres::{PostgresEngine, Settings};
-use rotation_core::{AWSPENDING, RotationEvent, Rotator, Step};
+use rotate_postgres::Settings;
+use rotation_core::{AWSPENDING, LoginSettings, RotationEvent, Rotator, Step};
 use serde_json::json;
 
 #[tokio::test]
@@ -85,7 +85,7 @@ async fn a_binary_secret_is_refused() {
     let sm = SecretsManager::connect().await;
     let arn = sm.create_binary(&unique("bin"), b"\x00\x01binary").await;
     let token = sm.start_rotation(&arn).await;
-    let rotator = Rotator::new(sm.store(), PostgresEngine::new(Settings::default()));
+    let rotator = Rotator::new(sm.store(), rotate_postgres::engine(Settings::default()));
     let before = sm.snapshot(&arn).await;
     let event = RotationEvent {
         step: Step::CreateSecret,
@@ -132,17 +132,20 @@ async fn another_engine_is_refused() {
     .await;
 }
 
-/// A pending value that someone else wrote, pointing at another role or server.
+/// A pending value that someone else wrote, pointing at another role or server, or asking
+/// for other TLS settings (the current password would go with them).
 #[tokio::test]
-async fn a_pending_value_for_another_user_or_host_is_refused() {
-    for (field, value) in [
-        ("username", json!("postgres")),
-        ("host", json!("localhost")),
+async fn a_pending_value_for_another_user_or_host_or_transport_is_refused() {
+    for (key, value, field) in [
+        ("username", json!("postgres"), "username"),
+        ("host", json!("localhost"), "host"),
+        ("ssl", json!(true), "ssl/sslmode"),
+        ("sslmode", json!("prefer"), "ssl/sslmode"),
     ] {
         let f = Fixture::new().await;
         let token = f.sm.start_rotation(&f.arn).await;
         let mut pending = postgres().secret(&f.user, "attacker-chosen-pw");
-        pending[field] = value;
+        pending[key] = value;
         f.sm.client
             .put_secret_value()
             .secret_id(&f.arn)
@@ -201,10 +204,10 @@ async fn a_server_that_never_answers_times_out_within_the_bound() {
     let user = unique("app");
     let mut secret = postgres().secret(&user, "pw-initial");
     secret["port"] = silent_port.into();
-    let settings = Settings {
+    let settings = login_settings(LoginSettings {
         connect_timeout: Duration::from_secs(1),
-        ..Settings::default()
-    };
+        ..LoginSettings::default()
+    });
     let f = Fixture::with(&user, "pw-initial", secret, settings).await;
     let token = f.begin().await;
     let started = Instant::now();

@@ -4,8 +4,16 @@ use std::ops::Deref;
 
 use integration_tests::{PgCluster, Rotation, postgres, unique};
 use rotate_postgres::{PostgresEngine, Settings};
-use rotation_core::{AWSCURRENT, RotationError, Step};
+use rotation_core::{AWSCURRENT, LoginSettings, RotationError, Step};
 use serde_json::Value;
+
+/// Settings that differ from the defaults only in what every engine reads.
+pub fn login_settings(login: LoginSettings) -> Settings {
+    Settings {
+        login,
+        ..Settings::default()
+    }
+}
 
 /// The generic [`Rotation`] (secret, rotator, steps) plus the role it rotates.
 pub struct Fixture {
@@ -38,7 +46,26 @@ impl Fixture {
         settings: Settings,
     ) -> Self {
         cluster.create_role(user, password).await;
-        let rotation = Rotation::new(&secret, PostgresEngine::new(settings)).await;
+        Self::existing(
+            cluster,
+            user,
+            password,
+            secret,
+            rotate_postgres::engine(settings),
+        )
+        .await
+    }
+
+    /// A secret holding `secret` for role `user`, which already exists on `cluster` with
+    /// `password`, rotated by `engine`.
+    pub async fn existing(
+        cluster: &'static PgCluster,
+        user: &str,
+        password: &str,
+        secret: Value,
+        engine: PostgresEngine,
+    ) -> Self {
+        let rotation = Rotation::new(&secret, engine).await;
         Self {
             rotation,
             cluster,

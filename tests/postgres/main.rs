@@ -4,7 +4,9 @@
 
 mod alternating;
 mod bad_input;
+mod bounds;
 mod fixture;
 mod logs;
 mod single_user;
 mod tls;
+mod trust_boundaries;

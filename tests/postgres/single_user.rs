@@ -1,10 +1,12 @@
 //! Single-user rotations.
 
-use crate::fixture::Fixture;
+use crate::fixture::{Fixture, login_settings};
 
 use integration_tests::{postgres, unique};
 use rotate_postgres::Settings;
-use rotation_core::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Outcome, PasswordPolicy, Step};
+use rotation_core::{
+    AWSCURRENT, AWSPENDING, AWSPREVIOUS, LoginSettings, Outcome, PasswordPolicy, Step,
+};
 use serde_json::json;
 
 #[tokio::test]
@@ -115,13 +117,13 @@ async fn awkward_user_names_and_passwords_rotate() {
         ("trailing space ", "back\\\\slash''quote"),
     ];
     // Generated passwords may hold every punctuation character, quotes and backslash included.
-    let settings = Settings {
+    let settings = login_settings(LoginSettings {
         password_policy: PasswordPolicy {
             length: 64,
             ..PasswordPolicy::defaults("")
         },
-        ..Settings::default()
-    };
+        ..LoginSettings::default()
+    });
     for (base, password) in cases {
         let user = format!("{base}{}", unique(""));
         let f = Fixture::with(

@@ -2,7 +2,7 @@
 
 use crate::fixture::Fixture;
 
-use integration_tests::{LogCapture, postgres, tls_postgres, unique};
+use integration_tests::{LogCapture, postgres, self_signed_postgres, tls_postgres, unique};
 use rotate_postgres::{Settings, TlsPolicy, TrustSettings};
 use rotation_core::Step;
 use serde_json::json;
@@ -36,7 +36,9 @@ async fn a_secret_silent_on_tls_falls_back_to_plaintext_with_a_warning() {
     assert!(f.can_login(&new_password).await);
     let text = logs.text();
     assert!(
-        text.contains("WARN") && text.contains("falling back to an unencrypted connection"),
+        text.contains("WARN")
+            && text.contains("falling back to an unencrypted connection")
+            && text.contains("the server offers no TLS"),
         "{text}"
     );
 }
@@ -154,19 +156,43 @@ async fn a_secret_silent_on_tls_uses_verified_tls_when_it_can() {
     );
 }
 
-#[tokio::test]
-async fn a_secret_silent_on_tls_falls_back_only_with_a_warning_and_pgsslmode_forbids_it() {
-    let (logs, _guard) = LogCapture::start();
-    let f = on_tls_cluster(
-        "localhost",
-        json!({}),
-        trusting(&tls_postgres().other_ca_file),
+/// A role on the TLS cluster that the server lets in over TLS only, and a secret for it on
+/// `localhost` carrying `tls_keys`: a rotation that works proves TLS was used.
+async fn tls_only(tls_keys: serde_json::Value, settings: Settings) -> Fixture {
+    let cluster = tls_postgres();
+    let user = unique("tls_only");
+    let password = format!("initial-{}", unique("pw"));
+    cluster.create_tls_only_role(&user, &password).await;
+    let mut secret = cluster.secret(&user, &password);
+    secret["host"] = "localhost".into();
+    let object = secret.as_object_mut().unwrap();
+    object.remove("ssl");
+    object.extend(tls_keys.as_object().unwrap().clone());
+    Fixture::existing(
+        cluster,
+        &user,
+        &password,
+        secret,
+        rotate_postgres::engine(settings),
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_secret_silent_on_tls_falls_back_to_unverified_tls_with_a_warning_and_pgsslmode_forbids_it()
+ {
+    let (logs, _guard) = LogCapture::start();
+    // The certificate cannot be verified (another CA is trusted), and the server refuses
+    // plaintext for this role: only unverified TLS can work.
+    let f = tls_only(json!({}), trusting(&tls_postgres().other_ca_file)).await;
     f.rotate().await;
     let text = logs.text();
     assert!(
-        text.contains("WARN") && text.contains("falling back to an unencrypted connection"),
+        text.contains("WARN") && text.contains("using TLS without verification"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("falling back to an unencrypted connection"),
         "{text}"
     );
 
@@ -177,6 +203,44 @@ async fn a_secret_silent_on_tls_falls_back_only_with_a_warning_and_pgsslmode_for
     };
     let g = on_tls_cluster("localhost", json!({}), strict).await;
     assert_certificate_refused(&g).await;
+}
+
+#[tokio::test]
+async fn a_server_that_demands_tls_is_reported_as_a_tls_problem_not_a_refused_login() {
+    for keys in [json!({"ssl": false}), json!({"sslmode": "disable"})] {
+        let f = tls_only(keys, Settings::default()).await;
+        let token = f.begin().await;
+        // Not Fixture::assert_rejected: its proof that the password is unchanged logs in
+        // without TLS, which this role cannot.
+        let err = (*f)
+            .assert_rejected(Step::SetSecret, &token, "TlsFailure", "requires TLS")
+            .await;
+        assert!(err.to_string().contains("no encryption"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn postgres_s_own_self_signed_certificate_recipe_verifies_the_host_name_like_libpq() {
+    // `openssl req -new -x509 ... -subj "/CN=localhost"`: a CA:TRUE certificate naming the
+    // host only in its common name, given as the root certificate file.
+    let cluster = self_signed_postgres();
+    let settings = trusting(&cluster.ca_file);
+    for (host, verifies) in [("localhost", true), ("127.0.0.1", false)] {
+        let user = unique("self_signed");
+        let password = format!("initial-{}", unique("pw"));
+        let mut secret = cluster.secret(&user, &password);
+        secret["host"] = host.into();
+        secret.as_object_mut().unwrap().remove("ssl");
+        secret["sslmode"] = "verify-full".into();
+        let f = Fixture::on(cluster, &user, &password, secret, settings.clone()).await;
+        if verifies {
+            let new_password = f.rotate().await;
+            assert!(f.can_login(&new_password).await);
+            assert!(!f.can_login(&password).await);
+        } else {
+            assert_certificate_refused(&f).await;
+        }
+    }
 }
 
 #[tokio::test]

@@ -48,7 +48,7 @@ impl JwtEngine {
             Unusable::WrongEngine(found) => RotationError::WrongEngine {
                 secret: sanitize(ctx.secret_id),
                 found,
-                expected: ENGINE_NAME,
+                expected: ENGINE_NAME.into(),
             },
         })
     }

@@ -1,89 +1,37 @@
 //! Logging in over Bolt and running statements, every call bounded in time, failures sorted
 //! into what an operator can act on.
 
-use std::time::Duration;
-
 use neo4rs::{ConfigBuilder, Graph, Query};
-use rotation_core::{FailureKind, RotationError, Secret, scrub};
+use rotation_core::{
+    Bound, Credentials, FailureKind, LoginFailure, RotationError, Secret, sanitize, server_message,
+};
 
 use crate::cypher;
-use crate::secret::BoltUri;
+use crate::endpoint::Neo4jEndpoint;
 
-/// Who logs in where.
-pub struct Login<'a> {
-    pub uri: &'a BoltUri,
-    pub username: &'a str,
-    pub password: &'a Secret,
-    pub database: &'a str,
-}
-
-#[derive(Debug)]
-pub struct LoginFailure {
-    pub kind: FailureKind,
-    pub detail: String,
-    /// The server locked the account after repeated failures: trying another password now
-    /// would only extend the lock.
-    pub locked_out: bool,
-}
-
-impl From<LoginFailure> for RotationError {
-    fn from(f: LoginFailure) -> Self {
-        RotationError::Server {
-            kind: f.kind,
-            detail: f.detail,
-        }
-    }
-}
-
-/// A logged-in connection.
+/// A logged-in connection. Statements run on `system` unless another database is named.
 pub struct Session {
     graph: Graph,
-    timeout: Duration,
     describe: String,
+    /// The endpoint's database, where testSecret proves access.
+    pub database: String,
 }
 
-impl Login<'_> {
-    fn describe(&self) -> String {
-        format!("{} as \"{}\"", self.uri.address(), self.username)
-    }
-
-    /// Connects and proves the login with a query: the driver connects lazily, so only a
-    /// statement shows whether the password was accepted.
-    pub async fn connect(&self, timeout: Duration) -> Result<Session, LoginFailure> {
-        let config = ConfigBuilder::default()
-            .uri(self.uri.direct())
-            .user(self.username)
-            .password(self.password.expose())
-            .db(self.database)
-            .max_connections(1)
-            .connection_timeout(timeout)
-            .build()
-            .map_err(|e| self.failure(FailureKind::Configuration, &e))?;
-        let graph = Graph::connect(config).map_err(|e| self.failure(classify(&e), &e))?;
-        let session = Session {
-            graph,
-            timeout,
-            describe: self.describe(),
-        };
-        match tokio::time::timeout(timeout, session.graph.run(neo4rs::query(cypher::WHO_AM_I)))
-            .await
-        {
-            Ok(Ok(())) => Ok(session),
-            Ok(Err(e)) => Err(self.failure(classify(&e), &e)),
-            Err(_) => Err(LoginFailure {
-                kind: FailureKind::Timeout,
-                detail: format!(
-                    "login to {} got no answer within {} s",
-                    self.describe(),
-                    timeout.as_secs_f32()
-                ),
-                locked_out: false,
-            }),
-        }
-    }
-
-    fn failure(&self, kind: FailureKind, error: &neo4rs::Error) -> LoginFailure {
-        let text = scrub(&error.to_string(), [self.password]);
+/// Logs in to `endpoint` and proves the login with a query on the `system` database: the
+/// driver connects lazily, so only a statement shows whether the password was accepted, and
+/// every user may run `SHOW CURRENT USER` there.
+pub async fn login(
+    endpoint: &Neo4jEndpoint,
+    who: Credentials<'_>,
+    bound: Bound,
+) -> Result<Session, LoginFailure> {
+    let describe = format!(
+        "{} as \"{}\"",
+        endpoint.uri.address(),
+        sanitize(who.username)
+    );
+    let failure = |kind, error: &neo4rs::Error| {
+        let text = server_message(&error.to_string(), [who.password]);
         let locked_out = text.contains("too many times");
         let hint = if locked_out {
             " (the server locks a user for dbms.security.auth_lock_time, 5 s by default, after dbms.security.auth_max_failed_attempts failed logins)"
@@ -92,80 +40,108 @@ impl Login<'_> {
         };
         LoginFailure {
             kind,
-            detail: format!("login to {} failed: {text}{hint}", self.describe()),
+            detail: format!("login to {describe} failed: {text}{hint}"),
             locked_out,
         }
+    };
+    let limit = bound.limit().map_err(|exhausted| {
+        LoginFailure::new(
+            FailureKind::Timeout,
+            format!("login to {describe} not started: {exhausted}"),
+        )
+    })?;
+    let config = ConfigBuilder::default()
+        .uri(endpoint.uri.direct())
+        .user(who.username)
+        .password(who.password.expose())
+        .db(cypher::SYSTEM_DATABASE)
+        .max_connections(1)
+        .connection_timeout(limit.duration)
+        .build()
+        .map_err(|e| failure(FailureKind::Configuration, &e))?;
+    let graph = Graph::connect(config).map_err(|e| failure(classify(&e), &e))?;
+    match tokio::time::timeout(limit.duration, graph.run(neo4rs::query(cypher::WHO_AM_I))).await {
+        Ok(Ok(_)) => Ok(Session {
+            graph,
+            describe,
+            database: endpoint.database.clone(),
+        }),
+        Ok(Err(e)) => Err(failure(classify(&e), &e)),
+        Err(_) => Err(LoginFailure::new(
+            FailureKind::Timeout,
+            format!("login to {describe} got no answer within {limit}"),
+        )),
     }
 }
 
 impl Session {
-    /// Runs one auto-commit statement. `secrets` are scrubbed from any error text.
+    /// Runs one auto-commit statement on `system`. `secrets` are scrubbed from any error text.
     pub async fn run(
         &self,
         query: Query,
         what: &str,
         secrets: &[&Secret],
+        bound: Bound,
     ) -> Result<(), RotationError> {
-        match tokio::time::timeout(self.timeout, self.graph.run(query)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(self.statement_error(what, &e, secrets)),
-            Err(_) => Err(self.timed_out(what)),
-        }
+        let work = async {
+            self.graph.run_on(cypher::SYSTEM_DATABASE, query).await?;
+            Ok(())
+        };
+        self.bounded(work, what, secrets, bound).await
     }
 
-    /// Runs a query and returns one column of every row.
+    /// Runs a query on `database` and returns one column of every row.
     pub async fn column<T>(
         &self,
+        database: &str,
         query: Query,
         column: &str,
         what: &str,
+        bound: Bound,
     ) -> Result<Vec<T>, RotationError>
     where
         T: for<'de> serde::Deserialize<'de>,
     {
         let collect = async {
-            let mut rows = self.graph.execute(query).await?;
+            let mut rows = self.graph.execute_on(database, query).await?;
             let mut values = Vec::new();
             while let Some(row) = rows.next().await? {
                 values.push(row.get::<T>(column)?);
             }
-            Ok::<_, neo4rs::Error>(values)
+            Ok(values)
         };
-        match tokio::time::timeout(self.timeout, collect).await {
-            Ok(Ok(values)) => Ok(values),
-            Ok(Err(e)) => Err(self.statement_error(what, &e, &[])),
-            Err(_) => Err(self.timed_out(what)),
-        }
+        self.bounded(collect, what, &[], bound).await
     }
 
-    fn statement_error(
+    async fn bounded<T>(
         &self,
+        work: impl Future<Output = Result<T, neo4rs::Error>>,
         what: &str,
-        error: &neo4rs::Error,
         secrets: &[&Secret],
-    ) -> RotationError {
-        RotationError::Server {
-            kind: match classify(error) {
-                FailureKind::LoginRefused => FailureKind::LoginRefused,
-                _ if matches!(error, neo4rs::Error::Neo4j(_)) => FailureKind::Statement,
-                other => other,
-            },
-            detail: format!(
-                "{what} on {} failed: {}",
-                self.describe,
-                scrub(&error.to_string(), secrets.iter().copied())
-            ),
-        }
-    }
-
-    fn timed_out(&self, what: &str) -> RotationError {
-        RotationError::Server {
+        bound: Bound,
+    ) -> Result<T, RotationError> {
+        let limit = bound.limit().map_err(|exhausted| RotationError::Server {
             kind: FailureKind::Timeout,
-            detail: format!(
-                "{what} on {} got no answer within {} s",
-                self.describe,
-                self.timeout.as_secs_f32()
-            ),
+            detail: format!("{what} on {} not started: {exhausted}", self.describe),
+        })?;
+        match tokio::time::timeout(limit.duration, work).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(RotationError::Server {
+                kind: match classify(&error) {
+                    FailureKind::LoginRefused => FailureKind::LoginRefused,
+                    _ if matches!(error, neo4rs::Error::Neo4j(_)) => FailureKind::Statement,
+                    other => other,
+                },
+                detail: format!(
+                    "{what} on {} failed: {}",
+                    self.describe,
+                    server_message(&error.to_string(), secrets.iter().copied())
+                ),
+            }),
+            Err(_) => Err(RotationError::Server {
+                kind: FailureKind::Timeout,
+                detail: format!("{what} on {} got no answer within {limit}", self.describe),
+            }),
         }
     }
 }
@@ -177,9 +153,11 @@ fn classify(error: &neo4rs::Error) -> FailureKind {
         E::ConnectionTimedOut => FailureKind::Timeout,
         E::InvalidDnsName(_) | E::UnsupportedScheme(_) => FailureKind::Tls,
         E::IOError { detail } => {
+            // A plaintext server hangs up on a TLS hello: "tls handshake eof".
             if detail
                 .get_ref()
                 .is_some_and(|inner| inner.is::<rustls::Error>())
+                || detail.to_string().to_ascii_lowercase().contains("tls")
             {
                 FailureKind::Tls
             } else if detail.kind() == std::io::ErrorKind::TimedOut {

@@ -20,3 +20,4 @@ pub const GRANT_ROLE: &str = "GRANT ROLE $role TO $user";
 
 /// Every user has this role implicitly; it cannot be granted.
 pub const PUBLIC_ROLE: &str = "PUBLIC";
+pub const REVOKE_ROLE: &str = "REVOKE ROLE $role FROM $user";

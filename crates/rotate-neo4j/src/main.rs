@@ -1,4 +1,3 @@
-use rotate_neo4j::Neo4jEngine;
 use rotation_core::{AwsSecretStore, Rotator, init_tracing, serve, serve_error};
 
 #[tokio::main]
@@ -7,8 +6,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     init_tracing();
     let store = AwsSecretStore::from_env().await;
-    match Neo4jEngine::from_env() {
-        Ok(engine) => serve(Rotator::new(store, engine)).await,
+    match rotate_neo4j::settings_from_env() {
+        Ok(settings) => serve(Rotator::new(store, rotate_neo4j::engine(settings))).await,
         Err(error) => serve_error(error).await,
     }
 }

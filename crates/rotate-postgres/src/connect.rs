@@ -1,146 +1,302 @@
-//! Logging in, bounded in time, with failures sorted into what an operator can act on.
+//! Logging in, bounded in time, with the transport the endpoint's policy allows and failures
+//! sorted into what an operator can act on.
 
 use std::error::Error as _;
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 
-use rotation_core::{FailureKind, RotationError, Secret, scrub};
+use rotation_core::{
+    Bound, Credentials, FailureKind, Limit, LoginFailure, LoginRole, server_message,
+};
+use tokio::net::TcpStream;
+use tokio_postgres::config::{ChannelBinding, SslMode};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, Config, NoTls, config::SslMode};
+use tokio_postgres::tls::MakeTlsConnect;
+use tokio_postgres::{CancelToken, Client, Config, NoTls};
 use tracing::warn;
 
+use crate::auth_guard::{GuardedTls, ScramOnly, WeakAuthRequest};
+use crate::endpoint::PgEndpoint;
 use crate::tls::{LazyTls, TlsPolicy, Verification};
 
-/// Where to log in and as whom.
-pub struct Login<'a> {
-    pub host: &'a str,
-    pub port: u16,
-    pub dbname: &'a str,
-    pub username: &'a str,
-    pub password: &'a Secret,
-    pub tls: TlsPolicy,
-    pub trust: &'a LazyTls,
-}
-
-/// A failed login: its kind decides whether trying another credential makes sense.
-#[derive(Debug)]
-pub struct LoginFailure {
-    pub kind: FailureKind,
-    pub detail: String,
-}
-
-impl From<LoginFailure> for RotationError {
-    fn from(f: LoginFailure) -> Self {
-        RotationError::Server {
-            kind: f.kind,
-            detail: f.detail,
-        }
-    }
-}
-
 /// One way of opening the connection.
-#[derive(Clone, Copy)]
-enum Transport {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
     Plain,
     Tls(Verification),
 }
 
+/// A logged-in session, and what it takes to cancel its running statement.
+pub struct PgSession {
+    pub client: Client,
+    pub describe: String,
+    cancel: CancelToken,
+    transport: Transport,
+    address: SocketAddr,
+    host: String,
+}
+
+/// A failed attempt, and whether the server declined TLS before any handshake.
+struct Failed {
+    failure: LoginFailure,
+    no_tls_offered: bool,
+}
+
+impl From<Failed> for LoginFailure {
+    fn from(f: Failed) -> Self {
+        f.failure
+    }
+}
+
+pub struct Login<'a> {
+    pub endpoint: &'a PgEndpoint,
+    pub who: Credentials<'a>,
+    pub trust: &'a LazyTls,
+}
+
 impl Login<'_> {
-    pub fn describe(&self) -> String {
-        format!("{}:{} as \"{}\"", self.host, self.port, self.username)
+    fn describe(&self) -> String {
+        format!(
+            "{}:{} as \"{}\"",
+            self.endpoint.host,
+            self.endpoint.port,
+            rotation_core::sanitize(self.who.username)
+        )
     }
 
-    /// Opens a session as the policy says. Only `prefer` and the default for secrets that say
-    /// nothing ever retry in plaintext, and they log it.
-    pub async fn connect(&self, timeout: Duration) -> Result<Client, LoginFailure> {
-        let (first, fallback) = match self.tls {
-            TlsPolicy::Disable => (Transport::Plain, false),
-            TlsPolicy::Prefer => (Transport::Tls(Verification::None), true),
-            TlsPolicy::VerifyFullOrPlain => (Transport::Tls(Verification::Full), true),
-            TlsPolicy::Require => (Transport::Tls(Verification::None), false),
-            TlsPolicy::VerifyCa => (Transport::Tls(Verification::Chain), false),
-            TlsPolicy::VerifyFull => (Transport::Tls(Verification::Full), false),
-        };
-        match self.attempt(first, timeout).await {
-            Err(f) if fallback && f.kind == FailureKind::Tls => {
-                warn!(
-                    target_server = %self.describe(),
-                    reason = %f.detail,
-                    "TLS failed and the secret does not require it; falling back to an unencrypted connection (set \"ssl\": true, an sslmode, or PGSSLMODE to forbid this)"
-                );
-                self.attempt(Transport::Plain, timeout).await
-            }
-            other => other,
+    /// Opens a session as the endpoint's policy says. Only `prefer` and the default for
+    /// secrets that say nothing ever step down, and each step down is logged.
+    pub async fn connect(&self, bound: Bound) -> Result<PgSession, LoginFailure> {
+        use Verification::{Chain, Full, None as Unverified};
+        let attempt = |transport| self.attempt(transport, bound);
+        Ok(match self.endpoint.tls {
+            TlsPolicy::Disable => attempt(Transport::Plain).await?,
+            TlsPolicy::Require => attempt(Transport::Tls(Unverified)).await?,
+            TlsPolicy::VerifyCa => attempt(Transport::Tls(Chain)).await?,
+            TlsPolicy::VerifyFull => attempt(Transport::Tls(Full)).await?,
+            TlsPolicy::Prefer => match attempt(Transport::Tls(Unverified)).await {
+                Err(f) if f.failure.kind == FailureKind::Tls => {
+                    self.warn_plaintext(&f.failure.detail);
+                    attempt(Transport::Plain).await?
+                }
+                other => other?,
+            },
+            TlsPolicy::Opportunistic => match attempt(Transport::Tls(Full)).await {
+                Err(f) if f.no_tls_offered => {
+                    self.warn_plaintext(&f.failure.detail);
+                    attempt(Transport::Plain).await?
+                }
+                Err(f) if f.failure.kind == FailureKind::Tls => {
+                    warn!(
+                        target_server = %self.describe(),
+                        reason = %f.failure.detail,
+                        "the server's certificate could not be verified; using TLS without verification (set \"ssl\": true, an sslmode, or PGSSLMODE=verify-full to forbid this, and PGSSLROOTCERT to trust the server's CA)"
+                    );
+                    attempt(Transport::Tls(Unverified)).await?
+                }
+                other => other?,
+            },
+        })
+    }
+
+    fn warn_plaintext(&self, reason: &str) {
+        warn!(
+            target_server = %self.describe(),
+            reason = %reason,
+            "TLS is not to be had and the secret does not require it; falling back to an unencrypted connection (set \"ssl\": true, an sslmode, or PGSSLMODE to forbid this)"
+        );
+    }
+
+    fn failed(&self, kind: FailureKind, detail: String) -> Failed {
+        Failed {
+            failure: LoginFailure::new(kind, detail),
+            no_tls_offered: false,
         }
     }
 
-    async fn attempt(
-        &self,
-        transport: Transport,
-        timeout: Duration,
-    ) -> Result<Client, LoginFailure> {
+    async fn attempt(&self, transport: Transport, bound: Bound) -> Result<PgSession, Failed> {
+        let mode = match transport {
+            Transport::Plain => "unencrypted",
+            Transport::Tls(_) => "TLS",
+        };
+        let limit = bound.limit().map_err(|exhausted| {
+            self.failed(
+                FailureKind::Timeout,
+                format!(
+                    "{mode} login to {} not started: {exhausted}",
+                    self.describe()
+                ),
+            )
+        })?;
+        let admin = self.who.role == LoginRole::Admin;
         let mut config = Config::new();
         config
-            .host(self.host)
-            .port(self.port)
-            .dbname(self.dbname)
-            .user(self.username)
-            .password(self.password.expose())
-            .application_name("secrets-manager-rotation")
-            .connect_timeout(timeout);
-        let (mode, connecting) = match transport {
-            Transport::Plain => {
-                config.ssl_mode(SslMode::Disable);
-                let connecting = async {
-                    let (client, connection) = config.connect(NoTls).await?;
+            .dbname(&self.endpoint.dbname)
+            .user(self.who.username)
+            .password(self.who.password.expose())
+            .application_name("secrets-manager-rotation");
+        let connecting = async {
+            let (socket, address) = open(&self.endpoint.host, self.endpoint.port).await?;
+            let session = match transport {
+                Transport::Plain => {
+                    config.ssl_mode(SslMode::Disable);
+                    let (client, connection) = config
+                        .connect_raw(ScramOnly::new(socket, admin), NoTls)
+                        .await
+                        .map_err(Refusal::Postgres)?;
                     tokio::spawn(connection);
-                    Ok(client)
-                };
-                ("unencrypted", Box::pin(connecting) as BoxedConnect<'_>)
-            }
-            Transport::Tls(verification) => {
-                let context = self.trust.get().map_err(|reason| LoginFailure {
-                    kind: FailureKind::Configuration,
-                    detail: format!("TLS to {} cannot be set up: {reason}", self.describe()),
-                })?;
-                config.ssl_mode(SslMode::Require);
-                let connector = context.connector(verification);
-                let connecting = async move {
-                    let (client, connection) = config.connect(connector).await?;
+                    (client, false)
+                }
+                Transport::Tls(verification) => {
+                    let context = self
+                        .trust
+                        .get()
+                        .map_err(|reason| Refusal::Setup(reason.to_owned()))?;
+                    config.ssl_mode(SslMode::Require);
+                    if admin && verification != Verification::Full {
+                        // Without a verified certificate, only channel binding keeps a man in
+                        // the middle from relaying the SCRAM exchange and taking the session.
+                        config.channel_binding(ChannelBinding::Require);
+                    }
+                    let tls = tls_for(context, verification, &self.endpoint.host);
+                    let (guarded, started) = GuardedTls::new(tls, admin);
+                    let (client, connection) =
+                        config.connect_raw(socket, guarded).await.map_err(|e| {
+                            if started.load(Ordering::SeqCst) {
+                                Refusal::Postgres(e)
+                            } else {
+                                Refusal::NoTls(e)
+                            }
+                        })?;
                     tokio::spawn(connection);
-                    Ok(client)
-                };
-                ("TLS", Box::pin(connecting) as BoxedConnect<'_>)
+                    (client, true)
+                }
+            };
+            Ok::<_, Refusal>((session.0, address))
+        };
+        match tokio::time::timeout(limit.duration, connecting).await {
+            Ok(Ok((client, address))) => Ok(PgSession {
+                cancel: client.cancel_token(),
+                client,
+                describe: self.describe(),
+                transport,
+                address,
+                host: self.endpoint.host.clone(),
+            }),
+            Ok(Err(refusal)) => Err(self.refused(mode, transport, refusal)),
+            Err(_) => Err(self.failed(
+                FailureKind::Timeout,
+                format!(
+                    "{mode} login to {} got no answer within {limit}",
+                    self.describe()
+                ),
+            )),
+        }
+    }
+
+    fn refused(&self, mode: &str, transport: Transport, refusal: Refusal) -> Failed {
+        let secrets = [self.who.password];
+        let (kind, text, no_tls_offered) = match refusal {
+            Refusal::Connect(text) => (FailureKind::Unreachable, text, false),
+            Refusal::Setup(reason) => (
+                FailureKind::Configuration,
+                format!("TLS cannot be set up: {reason}"),
+                false,
+            ),
+            Refusal::NoTls(e) => (
+                FailureKind::Tls,
+                format!("{} (the server offers no TLS)", error_text(&e, secrets)),
+                true,
+            ),
+            Refusal::Postgres(e) => {
+                let kind = classify(&e);
+                let mut text = error_text(&e, secrets);
+                if transport == Transport::Plain
+                    && kind == FailureKind::LoginRefused
+                    && demands_tls(&e)
+                {
+                    text.push_str(
+                        " (the server requires TLS for this user; set \"ssl\": true or an sslmode)",
+                    );
+                    (FailureKind::Tls, text, false)
+                } else {
+                    (kind, text, false)
+                }
             }
         };
-        match tokio::time::timeout(timeout, connecting).await {
-            Ok(Ok(client)) => Ok(client),
-            Ok(Err(e)) => Err(LoginFailure {
-                kind: classify(&e),
-                detail: format!(
-                    "{mode} login to {} failed: {}",
-                    self.describe(),
-                    error_text(&e, [self.password])
-                ),
-            }),
-            Err(_) => Err(LoginFailure {
-                kind: FailureKind::Timeout,
-                detail: format!(
-                    "{mode} login to {} got no answer within {} s",
-                    self.describe(),
-                    timeout.as_secs_f32()
-                ),
-            }),
+        Failed {
+            failure: LoginFailure::new(
+                kind,
+                format!("{mode} login to {} failed: {text}", self.describe()),
+            ),
+            no_tls_offered,
         }
     }
 }
 
-type BoxedConnect<'a> =
-    std::pin::Pin<Box<dyn Future<Output = Result<Client, tokio_postgres::Error>> + Send + 'a>>;
+/// Why a connection attempt ended.
+enum Refusal {
+    Connect(String),
+    Setup(String),
+    /// The server declined the TLS request.
+    NoTls(tokio_postgres::Error),
+    Postgres(tokio_postgres::Error),
+}
 
-/// The error with its whole cause chain, every given secret scrubbed out.
+type Connector =
+    <tokio_postgres_rustls::MakeRustlsConnect as MakeTlsConnect<TcpStream>>::TlsConnect;
+
+/// The TLS connector for one connection to `host`.
+fn tls_for(context: &crate::tls::TlsContext, verification: Verification, host: &str) -> Connector {
+    match MakeTlsConnect::<TcpStream>::make_tls_connect(&mut context.connector(verification), host)
+    {
+        Ok(connector) => connector,
+        Err(never) => match never {},
+    }
+}
+
+/// Resolves the host and opens a TCP connection to the first address that answers.
+async fn open(host: &str, port: u16) -> Result<(TcpStream, SocketAddr), Refusal> {
+    let addresses = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| Refusal::Connect(format!("cannot resolve the host: {e}")))?;
+    let mut last = None;
+    for address in addresses {
+        match TcpStream::connect(address).await {
+            Ok(socket) => {
+                let _ = socket.set_nodelay(true);
+                return Ok((socket, address));
+            }
+            Err(e) => last = Some(format!("cannot connect to {address}: {e}")),
+        }
+    }
+    Err(Refusal::Connect(last.unwrap_or_else(|| {
+        "the host resolves to no address".into()
+    })))
+}
+
+impl PgSession {
+    /// Asks the server to cancel the running statement, best effort and briefly: the
+    /// statement's own server-side timeout is the real bound; this only ends it sooner.
+    pub async fn cancel(&self, trust: &LazyTls) {
+        let attempt = async {
+            let socket = TcpStream::connect(self.address).await.ok()?;
+            match self.transport {
+                Transport::Plain => self.cancel.cancel_query_raw(socket, NoTls).await.ok(),
+                Transport::Tls(verification) => {
+                    let tls = tls_for(trust.get().ok()?, verification, &self.host);
+                    self.cancel.cancel_query_raw(socket, tls).await.ok()
+                }
+            }
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(500), attempt).await;
+    }
+}
+
+/// The error with its whole cause chain, every given secret scrubbed out, on one line.
 pub fn error_text<'a>(
     error: &tokio_postgres::Error,
-    secrets: impl IntoIterator<Item = &'a Secret>,
+    secrets: impl IntoIterator<Item = &'a rotation_core::Secret>,
 ) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
@@ -152,31 +308,48 @@ pub fn error_text<'a>(
         }
         source = cause.source();
     }
-    scrub(&text, secrets)
+    server_message(&text, secrets)
 }
 
-fn classify(error: &tokio_postgres::Error) -> FailureKind {
+/// A plaintext login refused because pg_hba.conf accepts this user only over TLS
+/// (`hostssl`, or `hostnossl ... reject`): PostgreSQL says "no encryption" (14 and later) or
+/// "SSL off".
+fn demands_tls(error: &tokio_postgres::Error) -> bool {
+    error.as_db_error().is_some_and(|db| {
+        *db.code() == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+            && (db.message().contains("no encryption") || db.message().contains("SSL off"))
+    })
+}
+
+pub fn classify(error: &tokio_postgres::Error) -> FailureKind {
     if let Some(db) = error.as_db_error() {
         let code = db.code();
         return if *code == SqlState::INVALID_PASSWORD
             || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
         {
             FailureKind::LoginRefused
+        } else if *code == SqlState::LOCK_NOT_AVAILABLE || *code == SqlState::QUERY_CANCELED {
+            FailureKind::Timeout
         } else {
             FailureKind::Statement
         };
     }
     let mut source = error.source();
     while let Some(cause) = source {
+        if cause.is::<WeakAuthRequest>() {
+            return FailureKind::WeakAuthentication;
+        }
         if cause.is::<rustls::Error>() {
             return FailureKind::Tls;
         }
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            if io
-                .get_ref()
-                .is_some_and(|inner| inner.is::<rustls::Error>())
-            {
-                return FailureKind::Tls;
+            if let Some(inner) = io.get_ref() {
+                if inner.is::<WeakAuthRequest>() {
+                    return FailureKind::WeakAuthentication;
+                }
+                if inner.is::<rustls::Error>() {
+                    return FailureKind::Tls;
+                }
             }
             if io.kind() == std::io::ErrorKind::TimedOut {
                 return FailureKind::Timeout;
@@ -185,7 +358,9 @@ fn classify(error: &tokio_postgres::Error) -> FailureKind {
         source = cause.source();
     }
     let text = error.to_string();
-    if text.contains("TLS") {
+    if text.contains("channel binding") {
+        FailureKind::WeakAuthentication
+    } else if text.contains("TLS") {
         FailureKind::Tls
     } else if text.contains("timeout") {
         FailureKind::Timeout
@@ -195,5 +370,23 @@ fn classify(error: &tokio_postgres::Error) -> FailureKind {
         FailureKind::LoginRefused
     } else {
         FailureKind::Unreachable
+    }
+}
+
+/// Waits for `work` at most `limit`: the statement's server-side timeout (set a little
+/// shorter, see [`crate::sql::limits`]) normally ends it first with a clear error; this
+/// catches a server that stops answering altogether, and cancels what it was running.
+pub async fn within<T>(
+    session: &PgSession,
+    trust: &LazyTls,
+    limit: Limit,
+    work: impl Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<Result<T, tokio_postgres::Error>, ()> {
+    match tokio::time::timeout(limit.duration, work).await {
+        Ok(result) => Ok(result),
+        Err(_) => {
+            session.cancel(trust).await;
+            Err(())
+        }
     }
 }

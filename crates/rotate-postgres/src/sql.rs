@@ -9,6 +9,23 @@ pub const WHO_AM_I: &str = "SELECT session_user::text, current_user::text";
 
 pub const ROLE_EXISTS: &str = "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1";
 
+/// Kept between the server's own bound and the client's, so that the server normally gives up
+/// first and says why (a lock, a slow statement) instead of the client guessing.
+const SERVER_BOUND_LEAD_MS: u128 = 250;
+
+/// Bounds every later statement of the session on the server: a statement that runs too long
+/// or waits too long for a lock (another session altering the same role) is cancelled there
+/// and changes nothing, instead of committing after the client gave up. The lock bound is the
+/// shorter, so that a lock wait is reported as one.
+pub fn limits(limit: std::time::Duration) -> String {
+    let statement = limit
+        .as_millis()
+        .saturating_sub(SERVER_BOUND_LEAD_MS)
+        .max(100);
+    let lock = statement - 50;
+    format!("SET statement_timeout = {statement}; SET lock_timeout = {lock}")
+}
+
 /// A SCRAM-SHA-256 verifier computed here. The server stores it as given, so the plaintext
 /// never reaches the server or its statement log.
 fn verifier(password: &Secret) -> Secret {
@@ -74,6 +91,18 @@ mod tests {
             assert!(statement.contains(verifier.expose()));
             assert!(!statement.contains("plain"));
         }
+    }
+
+    #[test]
+    fn limits_let_the_server_give_up_first() {
+        assert_eq!(
+            limits(std::time::Duration::from_secs(5)),
+            "SET statement_timeout = 4750; SET lock_timeout = 4700"
+        );
+        assert_eq!(
+            limits(std::time::Duration::from_millis(200)),
+            "SET statement_timeout = 100; SET lock_timeout = 50"
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! AWS's templates fall back to plaintext silently when TLS fails. Here a secret that asks for
 //! TLS never gets a plaintext connection, and a fallback for a secret that says nothing is
-//! logged as a warning, and can be switched off with `PGSSLMODE`.
+//! logged as a warning, and can be switched off with `PGSSLMODE`. Certificates are checked as
+//! libpq checks them (see [`crate::cert_names`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -32,8 +33,9 @@ pub enum TlsPolicy {
     VerifyCa,
     /// libpq `verify-full`, or `"ssl": true`: TLS with chain and host name checked, or fail.
     VerifyFull,
-    /// A secret that says nothing: `verify-full`, else plaintext with a warning.
-    VerifyFullOrPlain,
+    /// A secret that says nothing: `verify-full`; else TLS without verification, with a
+    /// warning; plaintext (with a warning) only when the server offers no TLS at all.
+    Opportunistic,
 }
 
 impl TlsPolicy {
@@ -85,26 +87,26 @@ impl TlsPolicy {
         }
     }
 
-    /// The stronger of two policies, for a connection two secrets have a say in.
-    pub fn stricter(self, other: Self) -> Self {
-        let rank = |p: Self| match p {
-            Self::Disable => 0,
-            Self::Prefer => 1,
-            Self::VerifyFullOrPlain => 2,
-            Self::Require => 3,
-            Self::VerifyCa => 4,
-            Self::VerifyFull => 5,
-        };
-        if rank(other) > rank(self) {
-            other
-        } else {
-            self
+    /// The libpq name, for messages (the default for silent secrets has none of its own).
+    pub fn as_sslmode(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Prefer => "prefer",
+            Self::Require => "require",
+            Self::VerifyCa => "verify-ca",
+            Self::VerifyFull => "verify-full",
+            Self::Opportunistic => "(none: verify-full, else unverified TLS, else plaintext)",
         }
     }
 
     /// Whether this policy ever sends the password without TLS.
     pub fn allows_plaintext(self) -> bool {
-        matches!(self, Self::Disable | Self::Prefer | Self::VerifyFullOrPlain)
+        matches!(self, Self::Disable | Self::Prefer | Self::Opportunistic)
+    }
+
+    /// Whether the server's identity is checked (a man in the middle cannot pose as it).
+    pub fn verifies(self) -> bool {
+        matches!(self, Self::VerifyCa | Self::VerifyFull)
     }
 }
 
@@ -126,10 +128,21 @@ pub struct TrustSettings {
     pub ca_file: Option<PathBuf>,
 }
 
+impl TrustSettings {
+    /// `PGSSLROOTCERT=system`: the system's roots alone, and nothing weaker than verify-full.
+    pub fn is_system(&self) -> bool {
+        self.ca_file.as_deref() == Some(Path::new("system"))
+    }
+}
+
 /// Trusted roots and crypto, loaded once per process and shared by every connection.
 pub struct TlsContext {
     provider: Arc<CryptoProvider>,
     chain: Option<Arc<WebPkiServerVerifier>>,
+    /// The certificates of `PGSSLROOTCERT` themselves: a server presenting one of them is
+    /// trusted as it is, as OpenSSL (and so libpq) trusts a self-signed certificate given as a
+    /// root, which webpki refuses as a CA used as an end entity.
+    pinned: Arc<[CertificateDer<'static>]>,
 }
 
 impl TlsContext {
@@ -141,12 +154,10 @@ impl TlsContext {
             tracing::warn!(%error, "could not load a system root certificate");
         }
         roots.add_parsable_certificates(native.certs);
-        if let Some(file) = trust
-            .ca_file
-            .as_deref()
-            .filter(|f| *f != Path::new("system"))
-        {
-            let added = add_ca_file(&mut roots, file)?;
+        let mut pinned = Vec::new();
+        if let Some(file) = trust.ca_file.as_deref().filter(|_| !trust.is_system()) {
+            pinned = read_ca_file(file)?;
+            let added = add_roots(&mut roots, &pinned, file)?;
             tracing::info!(file = %file.display(), certificates = added, "trusting the CA bundle");
         }
         let chain = if roots.is_empty() {
@@ -158,13 +169,18 @@ impl TlsContext {
                     .map_err(|e| format!("cannot build the certificate verifier: {e}"))?,
             )
         };
-        Ok(Self { provider, chain })
+        Ok(Self {
+            provider,
+            chain,
+            pinned: pinned.into(),
+        })
     }
 
     pub fn connector(&self, verification: Verification) -> MakeRustlsConnect {
         let verifier = PgVerifier {
             verification,
             chain: self.chain.clone(),
+            pinned: self.pinned.clone(),
             provider: self.provider.clone(),
         };
         let config = ClientConfig::builder_with_provider(self.provider.clone())
@@ -200,8 +216,12 @@ impl LazyTls {
     }
 }
 
-fn add_ca_file(roots: &mut RootCertStore, file: &Path) -> Result<usize, String> {
-    let what = format!("the CA bundle {} (PGSSLROOTCERT)", file.display());
+fn ca_file_name(file: &Path) -> String {
+    format!("the CA bundle {} (PGSSLROOTCERT)", file.display())
+}
+
+fn read_ca_file(file: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let what = ca_file_name(file);
     let certificates: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(file)
         .map_err(|e| format!("cannot read {what}: {e}"))?
         .collect::<Result<_, _>>()
@@ -209,10 +229,19 @@ fn add_ca_file(roots: &mut RootCertStore, file: &Path) -> Result<usize, String> 
     if certificates.is_empty() {
         return Err(format!("{what} holds no PEM certificate"));
     }
-    let (added, ignored) = roots.add_parsable_certificates(certificates);
+    Ok(certificates)
+}
+
+fn add_roots(
+    roots: &mut RootCertStore,
+    certificates: &[CertificateDer<'static>],
+    file: &Path,
+) -> Result<usize, String> {
+    let (added, ignored) = roots.add_parsable_certificates(certificates.iter().cloned());
     if ignored > 0 {
         return Err(format!(
-            "{what} holds {ignored} certificate(s) that are not valid CA certificates"
+            "{} holds {ignored} certificate(s) that are not valid CA certificates",
+            ca_file_name(file)
         ));
     }
     Ok(added)
@@ -224,7 +253,28 @@ fn add_ca_file(roots: &mut RootCertStore, file: &Path) -> Result<usize, String> 
 struct PgVerifier {
     verification: Verification,
     chain: Option<Arc<WebPkiServerVerifier>>,
+    pinned: Arc<[CertificateDer<'static>]>,
     provider: Arc<CryptoProvider>,
+}
+
+impl PgVerifier {
+    /// The host name check of verify-full, by libpq's rules.
+    fn check_name(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        server_name: &ServerName<'_>,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if self.verification == Verification::Chain {
+            return Ok(ServerCertVerified::assertion());
+        }
+        match crate::cert_names::names_host(end_entity, &server_name.to_str()) {
+            Ok(true) => Ok(ServerCertVerified::assertion()),
+            Ok(false) => Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName,
+            )),
+            Err(reason) => Err(rustls::Error::General(reason)),
+        }
+    }
 }
 
 impl ServerCertVerifier for PgVerifier {
@@ -246,9 +296,24 @@ impl ServerCertVerifier for PgVerifier {
             )
         })?;
         match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+            // The chain is good; webpki found no matching alternative name, and libpq would
+            // still look at the common name.
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) if self.verification == Verification::Chain => Ok(ServerCertVerified::assertion()),
+            )) => self.check_name(end_entity, server_name),
+            Err(_)
+                if self
+                    .pinned
+                    .iter()
+                    .any(|c| c.as_ref() == end_entity.as_ref()) =>
+            {
+                let now = std::time::Duration::from_secs(now.as_secs());
+                match crate::cert_names::valid_at(end_entity, now) {
+                    Ok(true) => self.check_name(end_entity, server_name),
+                    Ok(false) => Err(rustls::Error::InvalidCertificate(CertificateError::Expired)),
+                    Err(reason) => Err(rustls::Error::General(reason)),
+                }
+            }
             other => other,
         }
     }
@@ -344,27 +409,11 @@ mod tests {
     }
 
     #[test]
-    fn stricter_picks_the_policy_that_checks_more() {
-        assert_eq!(
-            TlsPolicy::Disable.stricter(TlsPolicy::VerifyFull),
-            TlsPolicy::VerifyFull
-        );
-        assert_eq!(
-            TlsPolicy::Require.stricter(TlsPolicy::VerifyFullOrPlain),
-            TlsPolicy::Require
-        );
-        assert_eq!(
-            TlsPolicy::VerifyCa.stricter(TlsPolicy::Prefer),
-            TlsPolicy::VerifyCa
-        );
-    }
-
-    #[test]
     fn only_the_weak_modes_allow_plaintext() {
         for (mode, plaintext) in [
             (TlsPolicy::Disable, true),
             (TlsPolicy::Prefer, true),
-            (TlsPolicy::VerifyFullOrPlain, true),
+            (TlsPolicy::Opportunistic, true),
             (TlsPolicy::Require, false),
             (TlsPolicy::VerifyCa, false),
             (TlsPolicy::VerifyFull, false),

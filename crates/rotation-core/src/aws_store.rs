@@ -29,32 +29,49 @@ impl AwsSecretStore {
     /// A client configured from the environment (region, credentials, `AWS_ENDPOINT_URL`),
     /// with bounded timeouts. Build it once per process: it holds the connection pool.
     pub async fn from_env() -> Self {
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-            .operation_timeout(OPERATION_TIMEOUT)
-            .build();
-        let config = aws_config::from_env().timeout_config(timeouts).load().await;
-        Self::new(Client::new(&config))
+        Self::from_config(&aws_sdk_config().await)
+    }
+
+    pub fn from_config(config: &aws_config::SdkConfig) -> Self {
+        Self::new(Client::new(config))
     }
 }
 
-/// The service's own code and message when it answered ("ResourceNotFoundException: Secrets
+/// The AWS configuration from the environment, with every call bounded; load it once per
+/// process and build each service's client from it.
+pub async fn aws_sdk_config() -> aws_config::SdkConfig {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build();
+    aws_config::from_env().timeout_config(timeouts).load().await
+}
+
+/// The service's own code and message when it answered (any AWS service: the RDS lookup
+/// reports its failures the same way) ("ResourceNotFoundException: Secrets
 /// Manager can't find the specified secret."), else the whole chain of causes (a timeout, a
 /// refused connection), which is what an operator needs to act on.
 fn api_error<E>(operation: &'static str, err: E) -> StoreError
 where
     E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
 {
+    StoreError::Api {
+        operation,
+        message: service_message(&err),
+    }
+}
+
+pub(crate) fn service_message<E>(err: &E) -> String
+where
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+{
     let message = match (err.code(), err.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.to_owned(),
-        _ => DisplayErrorContext(&err).to_string(),
+        _ => DisplayErrorContext(err).to_string(),
     };
-    StoreError::Api {
-        operation,
-        message: sanitize(&message),
-    }
+    sanitize(&message)
 }
 
 #[async_trait]
@@ -73,6 +90,11 @@ impl SecretStore for AwsSecretStore {
                 .version_ids_to_stages()
                 .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default(),
+            tags: out
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+                .collect(),
         })
     }
 

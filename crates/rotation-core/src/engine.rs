@@ -6,18 +6,30 @@
 
 use async_trait::async_trait;
 
+use crate::deadline::Deadline;
 use crate::error::RotationError;
 use crate::redact::Secret;
 use crate::store::SecretStore;
 
-/// Facts about the invocation an engine may need: which secret (for error messages), and the
-/// store, for engines that read a second secret such as an administrator's.
+/// Facts about the invocation an engine may need: which secret (for error messages), the
+/// store, for engines that read a second secret such as an administrator's, and when the
+/// invocation must have answered.
 pub struct StepContext<'a> {
     pub secret_id: &'a str,
     pub store: &'a dyn SecretStore,
+    pub deadline: Deadline,
 }
 
-impl StepContext<'_> {
+impl<'a> StepContext<'a> {
+    /// A context with no deadline, as outside Lambda.
+    pub fn new(secret_id: &'a str, store: &'a dyn SecretStore) -> Self {
+        Self {
+            secret_id,
+            store,
+            deadline: Deadline::NONE,
+        }
+    }
+
     /// The value under `stage` (of version `version`, when given); `None` when that version
     /// has no value, as AWSPENDING has before createSecret.
     pub async fn fetch(

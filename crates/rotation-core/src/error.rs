@@ -21,6 +21,9 @@ pub enum FailureKind {
     Statement,
     /// The function's own settings make the attempt impossible (an unreadable CA bundle).
     Configuration,
+    /// An admin login was asked for the password in a form that reveals it (cleartext or MD5),
+    /// and refused to send it.
+    WeakAuthentication,
 }
 
 impl FailureKind {
@@ -32,6 +35,7 @@ impl FailureKind {
             Self::Timeout => "Timeout",
             Self::Statement => "StatementFailed",
             Self::Configuration => "ConfigurationError",
+            Self::WeakAuthentication => "WeakAuthentication",
         }
     }
 }
@@ -64,7 +68,7 @@ pub enum RotationError {
     WrongEngine {
         secret: String,
         found: String,
-        expected: &'static str,
+        expected: String,
     },
 
     #[error(
@@ -76,12 +80,13 @@ pub enum RotationError {
     AdminSecret { secret: String, reason: String },
 
     #[error(
-        "the admin secret's host {admin_host:?} differs from the host {user_host:?} of secret {secret}; refusing to send admin credentials there"
+        "secret {secret} names the server {user_server}, which is not the admin secret's server {admin_server}; refusing to log in there with admin credentials"
     )]
     AdminHostMismatch {
         secret: String,
-        admin_host: String,
-        user_host: String,
+        /// Where the admin side says the admin logs in (and what else reaches the same data).
+        admin_server: String,
+        user_server: String,
     },
 
     #[error("{detail}")]

@@ -5,24 +5,11 @@ use std::sync::Arc;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
 
+use crate::deadline::Deadline;
 use crate::engine::Engine;
 use crate::error::RotationError;
 use crate::rotator::Rotator;
 use crate::store::SecretStore;
-
-/// Lambda's default subscriber (it honours `AWS_LAMBDA_LOG_LEVEL`, `RUST_LOG` and
-/// `AWS_LAMBDA_LOG_FORMAT`), made safe for rotation: see [`quiet_statement_logs`].
-pub fn init_tracing() {
-    lambda_runtime::tracing::init_default_subscriber();
-    quiet_statement_logs();
-}
-
-/// Caps records from crates that log through the `log` facade at INFO, whatever level is
-/// asked for: tokio-postgres logs every statement's text at DEBUG, and an `ALTER ROLE`
-/// statement carries the new password's verifier.
-pub fn quiet_statement_logs() {
-    log::set_max_level(log::LevelFilter::Info);
-}
 
 /// Serves rotation events until the runtime stops the process.
 pub async fn serve<S, E>(rotator: Rotator<S, E>) -> Result<(), lambda_runtime::Error>
@@ -33,7 +20,8 @@ where
     let rotator = Arc::new(rotator);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let rotator = Arc::clone(&rotator);
-        async move { rotator.handle(&event.payload).await }
+        let deadline = Deadline::from_epoch_millis(event.context.deadline);
+        async move { rotator.handle_until(&event.payload, deadline).await }
     }))
     .await
 }

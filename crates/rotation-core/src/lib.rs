@@ -3,36 +3,58 @@
 //! Secrets Manager calls a rotation function four times per rotation (createSecret, setSecret,
 //! testSecret, finishSecret), possibly more than once each and in fresh processes. This crate
 //! owns everything those calls have in common: parsing the event, AWS's pre-checks, the generic
-//! createSecret and finishSecret, the Secrets Manager seam, password generation and errors.
-//! An [`Engine`] supplies only what is specific to one kind of credential.
+//! createSecret and finishSecret, the Secrets Manager seam, password generation and errors,
+//! and for credentials that log in to a server, every rule about logging in ([`LoginEngine`]).
+//! An [`Engine`] supplies only what is specific to one kind of credential; a [`Server`], only
+//! one server's wire protocol and statements.
 
+mod admin;
 mod aws_store;
-mod config;
+mod deadline;
 mod engine;
 mod error;
 mod event;
 mod lambda;
+mod logging;
+mod login_engine;
 mod login_secret;
 mod memory_store;
 mod password;
+mod rds;
 mod redact;
 mod rotator;
+mod server;
+mod settings;
 mod store;
 mod strategy;
 
-pub use aws_store::AwsSecretStore;
-pub use config::{DEFAULT_CONNECT_TIMEOUT, StrategyConfig, connect_timeout, whole_number};
+pub use aws_store::{AwsSecretStore, aws_sdk_config};
+pub use deadline::{Bound, Deadline, Exhausted, Limit};
 pub use engine::{Applied, Engine, StepContext, Versions};
 pub use error::{FailureKind, RotationError};
 pub use event::{RotationEvent, Step};
-pub use lambda::{init_tracing, quiet_statement_logs, serve, serve_error};
+pub use lambda::{serve, serve_error};
+pub use logging::{init_tracing, quiet_statement_logs};
+pub use login_engine::{LoginEngine, UserSecret};
 pub use login_secret::{LoginSecret, USERNAME_KEYS};
 pub use memory_store::InMemorySecretStore;
 pub use password::{DEFAULT_LENGTH, PasswordPolicy};
-pub use redact::{REDACTED, Secret, sanitize, scrub};
+#[cfg(feature = "rds")]
+pub use rds::AwsRds;
+pub use rds::{
+    DatabaseDirectory, RDS_CLUSTER_TAG, RDS_INSTANCE_TAG, RdsAddress, RdsEndpoints, RdsResource,
+};
+pub use redact::{REDACTED, Secret, sanitize, scrub, server_message};
 pub use rotator::{Outcome, Rotator};
+pub use server::{
+    Credentials, Endpoint, EndpointError, Identity, LoginFailure, LoginRole, Server, UserChange,
+};
+pub use settings::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXCLUDED_CHARACTERS, LoginSettings, StrategyConfig,
+    connect_timeout, whole_number,
+};
 pub use store::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretMetadata, SecretStore, StoreError};
 pub use strategy::{
     CLONE_SUFFIX, MASTERARN_KEY, Strategy, StrategySetting, alternate_username, base_username,
-    fetch_admin_secret, usable_previous,
+    usable_previous,
 };

@@ -82,7 +82,6 @@ impl LoginSecret {
         &self,
         ctx: &StepContext<'_>,
         accepted: &[&str],
-        expected: &'static str,
     ) -> Result<(), RotationError> {
         match self.fields.get("engine") {
             None | Some(Value::Null) => Ok(()),
@@ -90,7 +89,7 @@ impl LoginSecret {
             Some(other) => Err(RotationError::WrongEngine {
                 secret: sanitize(ctx.secret_id),
                 found: sanitize(other.as_str().unwrap_or(&other.to_string())),
-                expected,
+                expected: accepted.join(" or "),
             }),
         }
     }

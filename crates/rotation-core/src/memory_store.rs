@@ -22,6 +22,7 @@ enum Payload {
 #[derive(Debug, Default)]
 struct StoredSecret {
     rotation_enabled: bool,
+    tags: BTreeMap<String, String>,
     versions: BTreeMap<String, (Payload, Vec<String>)>,
     next_version: u64,
 }
@@ -117,6 +118,18 @@ impl InMemorySecretStore {
             .rotation_enabled = enabled;
     }
 
+    /// Tags as RDS puts them on the master secrets it manages (AWS refuses `aws:` tags from
+    /// anyone else).
+    pub fn set_tag(&self, name: &str, key: &str, value: &str) {
+        self.secrets
+            .lock()
+            .unwrap()
+            .get_mut(name)
+            .unwrap()
+            .tags
+            .insert(key.to_owned(), value.to_owned());
+    }
+
     /// What `RotateSecret` does before invoking the function: a new version id labelled
     /// AWSPENDING, holding no value.
     pub fn start_rotation(&self, name: &str) -> String {
@@ -181,6 +194,7 @@ impl SecretStore for InMemorySecretStore {
                 .filter(|(_, (_, stages))| !stages.is_empty())
                 .map(|(id, (_, stages))| (id.clone(), stages.clone()))
                 .collect(),
+            tags: secret.tags.clone(),
         })
     }
 

@@ -13,6 +13,9 @@ pub const REDACTED: &str = "[REDACTED]";
 
 /// Longest event field we echo into a log line or error; anything longer is cut.
 const MAX_LOGGED_CHARS: usize = 200;
+/// Longest server message we pass on: long enough for a cause chain, short enough that a
+/// server cannot flood the log.
+const MAX_SERVER_MESSAGE_CHARS: usize = 1000;
 
 /// A string that must never be printed.
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -50,9 +53,20 @@ impl Drop for Secret {
 /// control characters are escaped, so a crafted `SecretId` cannot forge log entries, and the
 /// length is capped.
 pub fn sanitize(value: &str) -> String {
-    let mut out = String::with_capacity(value.len().min(MAX_LOGGED_CHARS));
+    one_line(value, MAX_LOGGED_CHARS)
+}
+
+/// A server's error text as it may appear in an error or log line: every given secret
+/// replaced (see [`scrub`]), then made one line (see [`sanitize`]). A server's message is as
+/// untrusted as an event field: the server may be someone else's.
+pub fn server_message<'a>(message: &str, secrets: impl IntoIterator<Item = &'a Secret>) -> String {
+    one_line(&scrub(message, secrets), MAX_SERVER_MESSAGE_CHARS)
+}
+
+fn one_line(value: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(value.len().min(max_chars));
     for (i, c) in value.chars().enumerate() {
-        if i == MAX_LOGGED_CHARS {
+        if i == max_chars {
             out.push('…');
             break;
         }
@@ -96,6 +110,16 @@ mod tests {
         assert_eq!(sanitize("a\u{1b}[31m"), "a\\u{1b}[31m");
         let long = "x".repeat(500);
         assert_eq!(sanitize(&long).chars().count(), MAX_LOGGED_CHARS + 1);
+    }
+
+    #[test]
+    fn server_messages_lose_secrets_and_line_breaks() {
+        let pw = Secret::new("pw1");
+        assert_eq!(
+            server_message("FATAL: bad pw1\nLOG: forged", [&pw]),
+            "FATAL: bad [REDACTED]\\nLOG: forged"
+        );
+        assert!(server_message(&"x".repeat(5000), []).chars().count() < 1100);
     }
 
     #[test]

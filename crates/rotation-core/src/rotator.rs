@@ -4,8 +4,9 @@
 use serde_json::{Value, json};
 use tracing::{Instrument, error, info, info_span, warn};
 
+use crate::deadline::Deadline;
 use crate::engine::{Applied, Engine, StepContext, Versions};
-use crate::error::RotationError;
+use crate::error::{FailureKind, RotationError};
 use crate::event::{RotationEvent, Step};
 use crate::redact::sanitize;
 use crate::store::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretStore};
@@ -64,16 +65,37 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
         &self.engine
     }
 
-    /// Entry point for a raw Lambda payload. The answer names the step and its outcome.
+    /// Entry point for a raw payload, with no deadline. The answer names the step and its
+    /// outcome.
     pub async fn handle(&self, payload: &Value) -> Result<Value, RotationError> {
+        self.handle_until(payload, Deadline::NONE).await
+    }
+
+    /// Entry point for a Lambda invocation that must answer before `deadline`.
+    pub async fn handle_until(
+        &self,
+        payload: &Value,
+        deadline: Deadline,
+    ) -> Result<Value, RotationError> {
         let event = RotationEvent::from_json(payload).inspect_err(|e| {
             error!(error_type = e.error_type(), error = %e, "rejected the event");
         })?;
-        let outcome = self.run(&event).await?;
+        let outcome = self.run_until(&event, deadline).await?;
         Ok(json!({ "step": event.step.as_str(), "outcome": outcome.as_str() }))
     }
 
     pub async fn run(&self, event: &RotationEvent) -> Result<Outcome, RotationError> {
+        self.run_until(event, Deadline::NONE).await
+    }
+
+    /// Runs one step. Each call inside it is bounded by what `deadline` leaves, and the step
+    /// as a whole too: whatever hangs, the step answers with its own error before Lambda
+    /// would kill it.
+    pub async fn run_until(
+        &self,
+        event: &RotationEvent,
+        deadline: Deadline,
+    ) -> Result<Outcome, RotationError> {
         let span = info_span!(
             "rotation",
             engine = self.engine.name(),
@@ -82,7 +104,21 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
             version = %sanitize(&event.token),
         );
         async {
-            let result = self.run_step(event).await;
+            let step = self.run_step(event, deadline);
+            let result = match deadline.step_budget() {
+                None => step.await,
+                Some(budget) => tokio::time::timeout(budget, step)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(RotationError::Server {
+                            kind: FailureKind::Timeout,
+                            detail: format!(
+                                "{} did not finish before the function's deadline; every step it had started is safe to run again",
+                                event.step.as_str()
+                            ),
+                        })
+                    }),
+            };
             match &result {
                 Ok(outcome) => info!(outcome = outcome.as_str(), "step done"),
                 Err(e) => error!(error_type = e.error_type(), error = %e, "step failed"),
@@ -93,7 +129,11 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
         .await
     }
 
-    async fn run_step(&self, event: &RotationEvent) -> Result<Outcome, RotationError> {
+    async fn run_step(
+        &self,
+        event: &RotationEvent,
+        deadline: Deadline,
+    ) -> Result<Outcome, RotationError> {
         let secret = sanitize(&event.secret_id);
         let version = sanitize(&event.token);
         let metadata = self
@@ -117,6 +157,7 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
         let ctx = StepContext {
             secret_id: &event.secret_id,
             store: &self.store,
+            deadline,
         };
         match event.step {
             Step::CreateSecret => self.create(&ctx, event).await,

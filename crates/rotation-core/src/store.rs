@@ -20,6 +20,9 @@ pub struct SecretMetadata {
     pub rotation_enabled: bool,
     /// Version id → staging labels, as in `VersionIdsToStages`.
     pub versions: BTreeMap<String, Vec<String>>,
+    /// Tag key → value. RDS marks the master secrets it manages with the DB instance or
+    /// cluster they belong to.
+    pub tags: BTreeMap<String, String>,
 }
 
 impl SecretMetadata {

@@ -9,7 +9,7 @@
 use crate::engine::StepContext;
 use crate::error::RotationError;
 use crate::redact::{Secret, sanitize};
-use crate::store::{AWSCURRENT, StoreError};
+use crate::store::AWSCURRENT;
 
 /// The secret key that names the admin secret, as in AWS's templates.
 pub const MASTERARN_KEY: &str = "masterarn";
@@ -126,29 +126,6 @@ pub fn base_username(name: &str) -> &str {
     match name.strip_suffix(CLONE_SUFFIX) {
         Some(base) if !base.is_empty() => base,
         _ => name,
-    }
-}
-
-/// The AWSCURRENT value of the admin secret, with errors that say which secret and why.
-pub async fn fetch_admin_secret(
-    ctx: &StepContext<'_>,
-    admin_secret: &str,
-) -> Result<Secret, RotationError> {
-    let unusable = |reason: String| RotationError::AdminSecret {
-        secret: sanitize(admin_secret),
-        reason,
-    };
-    match ctx.store.get_value(admin_secret, AWSCURRENT, None).await {
-        Ok(Some(value)) => Ok(value),
-        Ok(None) => Err(unusable(
-            "it does not exist or has no AWSCURRENT value".into(),
-        )),
-        Err(StoreError::Binary) => Err(unusable(
-            "it holds a SecretBinary, not a SecretString".into(),
-        )),
-        Err(StoreError::Api { operation, message }) => Err(unusable(format!(
-            "{operation} failed (the function needs secretsmanager:GetSecretValue on it): {message}"
-        ))),
     }
 }
 

@@ -4,8 +4,14 @@ use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use crate::error::RotationError;
+use crate::password::PasswordPolicy;
 use crate::redact::sanitize;
 use crate::strategy::{Strategy, StrategySetting};
+
+/// Characters a generated password never holds by default: `:` breaks `.pgpass` files, `/`
+/// splits `NEO4J_AUTH`, `/` and `@` break connection URLs, quotes and backslash break shell and
+/// config quoting.
+pub const DEFAULT_EXCLUDED_CHARACTERS: &str = ":/@\"'\\";
 
 /// AWS's templates use 5 s; long enough for a cross-AZ TLS handshake, short enough to leave
 /// room for retries inside the default 30 s Lambda timeout.
@@ -39,6 +45,46 @@ pub fn whole_number(
             range.end(),
             sanitize(&raw)
         ))),
+    }
+}
+
+/// What every engine that rotates a login reads: the password policy, the bound on each call to
+/// the server, and the strategy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginSettings {
+    pub password_policy: PasswordPolicy,
+    /// Bound on each call to a server: connecting and logging in, or one statement.
+    pub connect_timeout: Duration,
+    /// `ROTATION_STRATEGY` and `ADMIN_SECRET_ARN`.
+    pub strategy: StrategyConfig,
+}
+
+impl Default for LoginSettings {
+    fn default() -> Self {
+        Self {
+            password_policy: PasswordPolicy::defaults(DEFAULT_EXCLUDED_CHARACTERS),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            strategy: StrategyConfig::default(),
+        }
+    }
+}
+
+impl LoginSettings {
+    /// Reads the password-policy variables (`PASSWORD_LENGTH` at least `min_password_length`),
+    /// `CONNECT_TIMEOUT_SECONDS`, `ROTATION_STRATEGY` and `ADMIN_SECRET_ARN`.
+    pub fn from_lookup(
+        min_password_length: usize,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, RotationError> {
+        Ok(Self {
+            password_policy: PasswordPolicy::from_lookup(
+                DEFAULT_EXCLUDED_CHARACTERS,
+                min_password_length,
+                &lookup,
+            )?,
+            connect_timeout: connect_timeout(&lookup)?,
+            strategy: StrategyConfig::from_lookup(&lookup)?,
+        })
     }
 }
 
@@ -87,6 +133,26 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn login_settings_read_every_variable_and_keep_the_engine_minimum() {
+        let s = LoginSettings::from_lookup(8, |k| match k {
+            "PASSWORD_LENGTH" => Some("12".into()),
+            "CONNECT_TIMEOUT_SECONDS" => Some("7".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(s.password_policy.length, 12);
+        assert_eq!(s.connect_timeout, Duration::from_secs(7));
+        assert_eq!(s.strategy, StrategyConfig::default());
+        let err = LoginSettings::from_lookup(8, |k| (k == "PASSWORD_LENGTH").then(|| "7".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("between 8 and"), "{err}");
+        assert_eq!(
+            LoginSettings::default().password_policy.exclude_characters,
+            DEFAULT_EXCLUDED_CHARACTERS
+        );
     }
 
     #[test]

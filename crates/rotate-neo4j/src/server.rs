@@ -1,0 +1,223 @@
+//! Neo4j's part of a rotation: Bolt logins and the administration commands rotation needs.
+//! Every rule about which credential goes where lives in [`rotation_core::LoginEngine`].
+
+use async_trait::async_trait;
+use neo4rs::query;
+use rotation_core::{
+    Bound, Credentials, EndpointError, Identity, LoginEngine, LoginFailure, LoginSecret,
+    LoginSettings, RotationError, Secret, Server, UserChange, sanitize,
+};
+use tracing::info;
+
+use crate::connect::{Session, login};
+use crate::cypher;
+use crate::endpoint::Neo4jEndpoint;
+use crate::roles::{RoleChanges, Roles, roles};
+
+/// Neo4j sets no documented limit on user names; this keeps them sane.
+const MAX_USERNAME_BYTES: usize = 255;
+/// Neo4j's `dbms.security.auth_minimum_password_length` default.
+pub const MIN_PASSWORD_LENGTH: usize = 8;
+
+/// The rotation engine for Neo4j secrets.
+pub type Neo4jEngine = LoginEngine<Neo4j>;
+
+pub fn engine(settings: LoginSettings) -> Neo4jEngine {
+    LoginEngine::new(Neo4j, settings)
+}
+
+/// Reads the settings every engine reads, with `PASSWORD_LENGTH` at least Neo4j's minimum.
+pub fn settings_from_env() -> Result<LoginSettings, RotationError> {
+    LoginSettings::from_lookup(MIN_PASSWORD_LENGTH, |name| std::env::var(name).ok())
+}
+
+pub struct Neo4j;
+
+impl Neo4j {
+    async fn roles_of(
+        &self,
+        admin: &Session,
+        user: &str,
+        bound: Bound,
+    ) -> Result<Roles, RotationError> {
+        let listed: Vec<Option<Vec<String>>> = admin
+            .column(
+                cypher::SYSTEM_DATABASE,
+                query(cypher::USER_ROLES).param("user", user),
+                "roles",
+                &format!("reading the roles of \"{}\"", sanitize(user)),
+                bound,
+            )
+            .await?;
+        Ok(roles(listed.into_iter().next().flatten()))
+    }
+
+    async fn role_changes(
+        &self,
+        admin: &Session,
+        clone: &str,
+        base: &str,
+        bound: Bound,
+    ) -> Result<RoleChanges, RotationError> {
+        Ok(RoleChanges::between(
+            &self.roles_of(admin, base, bound).await?,
+            &self.roles_of(admin, clone, bound).await?,
+        ))
+    }
+}
+
+#[async_trait]
+impl Server for Neo4j {
+    type Endpoint = Neo4jEndpoint;
+    type Session = Session;
+
+    const NAME: &'static str = "neo4j";
+    const ENGINES: &'static [&'static str] = &["neo4j"];
+    const MAX_USERNAME_BYTES: usize = MAX_USERNAME_BYTES;
+    const ADMIN_SERVER_KEY: &'static str = "uri";
+    /// Neo4j locks a user after a few failed logins in a row; a deliberate failure in every
+    /// testSecret would bring applications failing with the old password closer to it. A
+    /// server without authentication is caught anyway: it reports no user name.
+    const PROVES_WRONG_PASSWORD_REFUSED: bool = false;
+    const DRIFT_NEEDS_ADMIN: bool = true;
+
+    fn endpoint(&self, secret: &LoginSecret) -> Result<Neo4jEndpoint, EndpointError> {
+        Neo4jEndpoint::of_user(secret)
+    }
+
+    fn admin_endpoint(
+        &self,
+        admin: &LoginSecret,
+        user: &Neo4jEndpoint,
+    ) -> Result<Option<Neo4jEndpoint>, EndpointError> {
+        Neo4jEndpoint::of_admin(admin, user)
+    }
+
+    async fn login(
+        &self,
+        endpoint: &Neo4jEndpoint,
+        who: Credentials<'_>,
+        bound: Bound,
+    ) -> Result<Session, LoginFailure> {
+        login(endpoint, who, bound).await
+    }
+
+    async fn identity(
+        &self,
+        session: &mut Session,
+        bound: Bound,
+    ) -> Result<Identity, RotationError> {
+        let database = session.database.clone();
+        let users: Vec<String> = session
+            .column(
+                &database,
+                query(cypher::WHO_AM_I),
+                "user",
+                &format!("the test query on database \"{}\"", sanitize(&database)),
+                bound,
+            )
+            .await?;
+        let user = users.into_iter().next().unwrap_or_default();
+        Ok(Identity {
+            acting_as: user.clone(),
+            user,
+        })
+    }
+
+    async fn change_own_password(
+        &self,
+        session: &mut Session,
+        _username: &str,
+        old: &Secret,
+        new: &Secret,
+        bound: Bound,
+    ) -> Result<(), RotationError> {
+        let change = query(cypher::CHANGE_OWN_PASSWORD)
+            .param("old", old.expose())
+            .param("new", new.expose());
+        session
+            .run(
+                change,
+                "changing the user's own password",
+                &[old, new],
+                bound,
+            )
+            .await
+    }
+
+    async fn apply_as_admin(
+        &self,
+        admin: &mut Session,
+        change: UserChange<'_>,
+        bound: Bound,
+    ) -> Result<bool, RotationError> {
+        let user = change.user;
+        let mut created = false;
+        if let Some(password) = change.password {
+            let exists = !admin
+                .column::<String>(
+                    cypher::SYSTEM_DATABASE,
+                    query(cypher::USER_EXISTS).param("user", user),
+                    "user",
+                    "looking up the user",
+                    bound,
+                )
+                .await?
+                .is_empty();
+            let (statement, what) = if exists {
+                (
+                    cypher::SET_USER_PASSWORD,
+                    "setting the password of the user",
+                )
+            } else {
+                (cypher::CREATE_USER, "creating the user")
+            };
+            let run = query(statement)
+                .param("user", user)
+                .param("password", password.expose());
+            admin.run(run, what, &[password], bound).await?;
+            created = !exists;
+        }
+        // Re-asserted on every call, not only at creation: a crash after CREATE USER, or a
+        // role granted to the original since, is put right by the next setSecret.
+        if let Some(base) = change.act_as {
+            let roles = self.role_changes(admin, user, base, bound).await?;
+            for (statement, role, what) in roles
+                .grant
+                .iter()
+                .map(|r| (cypher::GRANT_ROLE, r, "granting a role to the user"))
+                .chain(
+                    roles
+                        .revoke
+                        .iter()
+                        .map(|r| (cypher::REVOKE_ROLE, r, "revoking a role from the user")),
+                )
+            {
+                let run = query(statement)
+                    .param("role", role.as_str())
+                    .param("user", user);
+                admin.run(run, what, &[], bound).await?;
+            }
+            if !roles.is_empty() {
+                info!(user = %sanitize(user), granted = ?roles.grant, revoked = ?roles.revoke, "made the user's roles the original's");
+            }
+        }
+        Ok(created)
+    }
+
+    async fn drift(
+        &self,
+        _pending: &mut Session,
+        identity: &Identity,
+        base: &str,
+        admin: Option<&mut Session>,
+        bound: Bound,
+    ) -> Result<Option<String>, RotationError> {
+        let admin = admin.expect("the engine logs in as admin when DRIFT_NEEDS_ADMIN");
+        let changes = self
+            .role_changes(admin, &identity.user, base, bound)
+            .await?;
+        Ok((!changes.is_empty())
+            .then(|| changes.describe(&sanitize(&identity.user), &sanitize(base))))
+    }
+}

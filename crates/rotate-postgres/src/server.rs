@@ -1,0 +1,233 @@
+//! PostgreSQL's part of a rotation: logging in, and the few statements rotation needs. Every
+//! rule about which credential goes where lives in [`rotation_core::LoginEngine`].
+
+use async_trait::async_trait;
+use rotation_core::{
+    Bound, Credentials, EndpointError, FailureKind, Identity, Limit, LoginEngine, LoginFailure,
+    LoginSecret, RotationError, Secret, Server, UserChange, sanitize,
+};
+
+use crate::connect::{Login, PgSession, classify, error_text, within};
+use crate::endpoint::{ENGINES, PgEndpoint};
+use crate::settings::Settings;
+use crate::sql;
+use crate::tls::LazyTls;
+
+/// PostgreSQL's identifier limit (NAMEDATALEN - 1).
+pub const MAX_ROLE_NAME_BYTES: usize = 63;
+
+/// The rotation engine for PostgreSQL secrets.
+pub type PostgresEngine = LoginEngine<Postgres>;
+
+/// An engine configured by `settings`.
+pub fn engine(settings: Settings) -> PostgresEngine {
+    let login = settings.login.clone();
+    LoginEngine::new(Postgres::new(settings), login)
+}
+
+pub struct Postgres {
+    settings: Settings,
+    /// Trusted roots, loaded on first use and kept for the life of the process.
+    trust: LazyTls,
+}
+
+impl Postgres {
+    pub fn new(settings: Settings) -> Self {
+        let trust = LazyTls::new(settings.trust.clone());
+        Self { settings, trust }
+    }
+
+    /// Runs `work` on `session` within the bound, reporting failures as `what` failing.
+    async fn run<T, F>(
+        &self,
+        session: &PgSession,
+        bound: Bound,
+        what: &str,
+        secrets: &[&Secret],
+        work: impl FnOnce(Limit) -> F,
+    ) -> Result<T, RotationError>
+    where
+        F: Future<Output = Result<T, tokio_postgres::Error>>,
+    {
+        let limit = bound.limit().map_err(|exhausted| RotationError::Server {
+            kind: FailureKind::Timeout,
+            detail: format!("{what} on {} not started: {exhausted}", session.describe),
+        })?;
+        match within(session, &self.trust, limit, work(limit)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(RotationError::Server {
+                kind: match classify(&e) {
+                    FailureKind::Timeout => FailureKind::Timeout,
+                    _ => FailureKind::Statement,
+                },
+                detail: format!(
+                    "{what} on {} failed: {}",
+                    session.describe,
+                    error_text(&e, secrets.iter().copied())
+                ),
+            }),
+            Err(()) => Err(RotationError::Server {
+                kind: FailureKind::Timeout,
+                detail: format!(
+                    "{what} on {} got no answer within {limit}; it was cancelled",
+                    session.describe
+                ),
+            }),
+        }
+    }
+}
+
+#[async_trait]
+impl Server for Postgres {
+    type Endpoint = PgEndpoint;
+    type Session = PgSession;
+
+    const NAME: &'static str = "postgres";
+    const ENGINES: &'static [&'static str] = &ENGINES;
+    const MAX_USERNAME_BYTES: usize = MAX_ROLE_NAME_BYTES;
+    const ADMIN_SERVER_KEY: &'static str = "host";
+
+    fn endpoint(&self, secret: &LoginSecret) -> Result<PgEndpoint, EndpointError> {
+        PgEndpoint::of_user(secret, &self.settings)
+    }
+
+    fn admin_endpoint(
+        &self,
+        admin: &LoginSecret,
+        user: &PgEndpoint,
+    ) -> Result<Option<PgEndpoint>, EndpointError> {
+        PgEndpoint::admin_server(admin)?
+            .map(|(host, port)| PgEndpoint::of_admin(admin, host, port, user, &self.settings))
+            .transpose()
+    }
+
+    fn located_admin_endpoint(
+        &self,
+        admin: &LoginSecret,
+        host: &str,
+        port: u16,
+        user: &PgEndpoint,
+    ) -> Result<PgEndpoint, EndpointError> {
+        PgEndpoint::of_admin(admin, host.to_owned(), port, user, &self.settings)
+    }
+
+    async fn login(
+        &self,
+        endpoint: &PgEndpoint,
+        who: Credentials<'_>,
+        bound: Bound,
+    ) -> Result<PgSession, LoginFailure> {
+        Login {
+            endpoint,
+            who,
+            trust: &self.trust,
+        }
+        .connect(bound)
+        .await
+    }
+
+    async fn identity(
+        &self,
+        session: &mut PgSession,
+        bound: Bound,
+    ) -> Result<Identity, RotationError> {
+        let row = self
+            .run(session, bound, "the test query", &[], |_| {
+                session.client.query_one(sql::WHO_AM_I, &[])
+            })
+            .await?;
+        Ok(Identity {
+            user: row.get(0),
+            acting_as: row.get(1),
+        })
+    }
+
+    async fn change_own_password(
+        &self,
+        session: &mut PgSession,
+        username: &str,
+        old: &Secret,
+        new: &Secret,
+        bound: Bound,
+    ) -> Result<(), RotationError> {
+        let session: &PgSession = session;
+        let (statement, verifier) = sql::set_password(username, new);
+        let what = format!("changing the password of role \"{}\"", sanitize(username));
+        self.run(session, bound, &what, &[old, new, &verifier], |limit| {
+            let batch = format!("{}; {statement}", sql::limits(limit.duration));
+            async move { session.client.batch_execute(&batch).await }
+        })
+        .await
+    }
+
+    async fn apply_as_admin(
+        &self,
+        admin: &mut PgSession,
+        change: UserChange<'_>,
+        bound: Bound,
+    ) -> Result<bool, RotationError> {
+        let role = sanitize(change.user);
+        let mut what = match change.password {
+            Some(_) => format!("creating or changing the password of role \"{role}\""),
+            None => format!("updating role \"{role}\""),
+        };
+        if let Some(base) = change.act_as {
+            what.push_str(&format!(" so that it acts as \"{}\"", sanitize(base)));
+        }
+        let prepared = change.password.map(|pw| {
+            (
+                sql::set_password(change.user, pw),
+                sql::create_role(change.user, pw),
+            )
+        });
+        let mut secrets: Vec<&Secret> = Vec::new();
+        if let (Some(pw), Some(((_, set_verifier), (_, create_verifier)))) =
+            (change.password, &prepared)
+        {
+            secrets.extend([pw, set_verifier, create_verifier]);
+        }
+        let admin: &PgSession = admin;
+        let prepared = &prepared;
+        // One transaction: a crash part way leaves either no change or all of it.
+        self.run(admin, bound, &what, &secrets, |limit| async move {
+            admin
+                .client
+                .batch_execute(&format!("BEGIN; {}", sql::limits(limit.duration)))
+                .await?;
+            let exists = admin
+                .client
+                .query_opt(sql::ROLE_EXISTS, &[&change.user])
+                .await?
+                .is_some();
+            let mut statements = Vec::new();
+            if let Some(((set, _), (create, _))) = prepared {
+                statements.push(if exists { set.clone() } else { create.clone() });
+            }
+            if let Some(base) = change.act_as {
+                statements.push(sql::act_as(change.user, base));
+            }
+            statements.push("COMMIT".to_owned());
+            admin.client.batch_execute(&statements.join("; ")).await?;
+            Ok(!exists && prepared.is_some())
+        })
+        .await
+    }
+
+    async fn drift(
+        &self,
+        _pending: &mut PgSession,
+        identity: &Identity,
+        base: &str,
+        _admin: Option<&mut PgSession>,
+        _bound: Bound,
+    ) -> Result<Option<String>, RotationError> {
+        Ok((identity.acting_as != base).then(|| {
+            format!(
+                "\"{}\" logs in but acts as \"{}\", not as \"{}\"",
+                sanitize(&identity.user),
+                sanitize(&identity.acting_as),
+                sanitize(base)
+            )
+        }))
+    }
+}

@@ -1,0 +1,564 @@
+//! The shared login rules against the in-memory store and a toy server that keeps its users in
+//! memory and records every login attempt: which endpoint, which user, in which capacity.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use super::*;
+use crate::deadline::{Bound, Deadline};
+use crate::error::FailureKind;
+use crate::rds::{RDS_CLUSTER_TAG, RdsAddress, RdsEndpoints, RdsResource};
+use crate::server::{Identity, LoginFailure, LoginRole};
+use crate::{InMemorySecretStore, Rotator, Step, StrategyConfig, StrategySetting};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ToyEndpoint {
+    host: String,
+    port: u16,
+    tls: bool,
+}
+
+impl Endpoint for ToyEndpoint {
+    fn host(&self) -> &str {
+        &self.host
+    }
+    fn port(&self) -> u16 {
+        self.port
+    }
+    fn differs(&self, other: &Self) -> Option<&'static str> {
+        if !self.is_at(&other.host, other.port) {
+            Some("host")
+        } else if self.tls != other.tls {
+            Some("tls")
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Attempt {
+    at: String,
+    user: String,
+    role: LoginRole,
+    tls: bool,
+}
+
+#[derive(Default)]
+struct ToyServer {
+    /// user → (password, acting as)
+    users: Mutex<BTreeMap<String, (String, String)>>,
+    attempts: Mutex<Vec<Attempt>>,
+    /// Lets any password in, as `trust` authentication does.
+    trust: bool,
+}
+
+struct ToySession {
+    user: String,
+}
+
+impl ToyServer {
+    fn with_user(self, user: &str, password: &str) -> Self {
+        self.users
+            .lock()
+            .unwrap()
+            .insert(user.into(), (password.into(), user.into()));
+        self
+    }
+
+    fn password_of(&self, user: &str) -> Option<String> {
+        self.users.lock().unwrap().get(user).map(|(p, _)| p.clone())
+    }
+
+    fn attempts(&self) -> Vec<Attempt> {
+        self.attempts.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl Server for ToyServer {
+    type Endpoint = ToyEndpoint;
+    type Session = ToySession;
+    const NAME: &'static str = "toy";
+    const ENGINES: &'static [&'static str] = &["toy"];
+    const MAX_USERNAME_BYTES: usize = 63;
+    const ADMIN_SERVER_KEY: &'static str = "host";
+
+    fn endpoint(&self, secret: &LoginSecret) -> Result<ToyEndpoint, EndpointError> {
+        Ok(ToyEndpoint {
+            host: secret.required(&["host"])?,
+            port: secret.get("port").and_then(Value::as_u64).unwrap_or(1) as u16,
+            tls: secret.get("tls").and_then(Value::as_bool).unwrap_or(true),
+        })
+    }
+
+    fn admin_endpoint(
+        &self,
+        admin: &LoginSecret,
+        _user: &ToyEndpoint,
+    ) -> Result<Option<ToyEndpoint>, EndpointError> {
+        match admin.string(&["host"])? {
+            Some(_) => self.endpoint(admin).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn located_admin_endpoint(
+        &self,
+        _admin: &LoginSecret,
+        host: &str,
+        port: u16,
+        _user: &ToyEndpoint,
+    ) -> Result<ToyEndpoint, EndpointError> {
+        Ok(ToyEndpoint {
+            host: host.into(),
+            port,
+            tls: true,
+        })
+    }
+
+    async fn login(
+        &self,
+        endpoint: &ToyEndpoint,
+        who: Credentials<'_>,
+        bound: Bound,
+    ) -> Result<ToySession, LoginFailure> {
+        bound
+            .limit()
+            .map_err(|e| LoginFailure::new(FailureKind::Timeout, format!("not started: {e}")))?;
+        self.attempts.lock().unwrap().push(Attempt {
+            at: endpoint.address(),
+            user: who.username.into(),
+            role: who.role,
+            tls: endpoint.tls,
+        });
+        let accepted =
+            self.trust || self.password_of(who.username).as_deref() == Some(who.password.expose());
+        if accepted {
+            Ok(ToySession {
+                user: who.username.into(),
+            })
+        } else {
+            Err(LoginFailure::new(
+                FailureKind::LoginRefused,
+                format!("password refused for {}", who.username),
+            ))
+        }
+    }
+
+    async fn identity(&self, s: &mut ToySession, _: Bound) -> Result<Identity, RotationError> {
+        let acting = self.users.lock().unwrap()[&s.user].1.clone();
+        Ok(Identity {
+            user: s.user.clone(),
+            acting_as: acting,
+        })
+    }
+
+    async fn change_own_password(
+        &self,
+        s: &mut ToySession,
+        _: &str,
+        _: &Secret,
+        new: &Secret,
+        _: Bound,
+    ) -> Result<(), RotationError> {
+        self.users.lock().unwrap().get_mut(&s.user).unwrap().0 = new.expose().into();
+        Ok(())
+    }
+
+    async fn apply_as_admin(
+        &self,
+        _: &mut ToySession,
+        change: UserChange<'_>,
+        _: Bound,
+    ) -> Result<bool, RotationError> {
+        let mut users = self.users.lock().unwrap();
+        let created = !users.contains_key(change.user);
+        let entry = users
+            .entry(change.user.into())
+            .or_insert_with(|| (String::new(), change.user.into()));
+        if let Some(password) = change.password {
+            entry.0 = password.expose().into();
+        }
+        if let Some(base) = change.act_as {
+            entry.1 = base.into();
+        }
+        Ok(created)
+    }
+
+    async fn drift(
+        &self,
+        _: &mut ToySession,
+        identity: &Identity,
+        base: &str,
+        _: Option<&mut ToySession>,
+        _: Bound,
+    ) -> Result<Option<String>, RotationError> {
+        Ok((identity.acting_as != base).then(|| format!("acts as {}", identity.acting_as)))
+    }
+}
+
+struct StaticDirectory(RdsEndpoints);
+
+#[async_trait]
+impl DatabaseDirectory for StaticDirectory {
+    async fn endpoints(&self, resource: &RdsResource) -> Result<RdsEndpoints, String> {
+        assert_eq!(resource.arn(), "arn:aws:rds:us-east-1:1:cluster:main");
+        Ok(self.0.clone())
+    }
+}
+
+fn at(host: &str, port: u16) -> RdsAddress {
+    RdsAddress {
+        host: host.into(),
+        port,
+    }
+}
+
+const USER: &str = "app";
+
+fn user_secret(extra: Value) -> String {
+    let mut secret = json!({"host": "db", "port": 5432, "username": USER, "password": "pw-0"});
+    secret
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    secret.to_string()
+}
+
+fn engine(server: ToyServer) -> LoginEngine<ToyServer> {
+    LoginEngine::new(server, LoginSettings::default())
+}
+
+/// A secret rotated by `engine`, its rotation started and its pending value created.
+async fn begun(
+    store: InMemorySecretStore,
+    engine: LoginEngine<ToyServer>,
+    value: &str,
+) -> (Rotator<InMemorySecretStore, LoginEngine<ToyServer>>, String) {
+    store.create("s", value);
+    let token = store.start_rotation("s");
+    let rotator = Rotator::new(store, engine);
+    rotator
+        .run(&event(Step::CreateSecret, &token))
+        .await
+        .unwrap();
+    (rotator, token)
+}
+
+fn event(step: Step, token: &str) -> crate::RotationEvent {
+    crate::RotationEvent {
+        step,
+        secret_id: "s".into(),
+        token: token.into(),
+        rotation_token: None,
+    }
+}
+
+fn pending_password(store: &InMemorySecretStore) -> String {
+    let value: Value =
+        serde_json::from_str(store.value_at("s", AWSPENDING).unwrap().expose()).unwrap();
+    value["password"].as_str().unwrap().into()
+}
+
+#[tokio::test]
+async fn a_normal_single_user_rotation_makes_no_failed_login() {
+    let store = InMemorySecretStore::new();
+    let (rotator, token) = begun(
+        store,
+        engine(ToyServer::default().with_user(USER, "pw-0")),
+        &user_secret(json!({})),
+    )
+    .await;
+    for step in [Step::SetSecret, Step::TestSecret, Step::FinishSecret] {
+        rotator.run(&event(step, &token)).await.unwrap();
+    }
+    let server = rotator.engine().server();
+    assert_eq!(
+        server.password_of(USER).unwrap(),
+        pending_password(rotator.store())
+    );
+    let logins: Vec<_> = server.attempts();
+    // setSecret: one login with AWSCURRENT. testSecret: the pending password, then a random
+    // wrong one that must be (and was) refused.
+    assert_eq!(logins.len(), 3, "{logins:?}");
+    assert!(logins.iter().all(|a| a.user == USER && a.tls));
+}
+
+#[tokio::test]
+async fn a_pending_value_that_weakens_transport_is_refused_before_any_login() {
+    let store = InMemorySecretStore::new();
+    let (rotator, token) = begun(
+        store,
+        engine(ToyServer::default().with_user(USER, "pw-0")),
+        &user_secret(json!({})),
+    )
+    .await;
+    // Someone with write access to the secret replaced the pending value.
+    let tampered = user_secret(json!({"password": "attacker", "tls": false}));
+    let versions_current = rotator.store().value_at("s", AWSCURRENT).unwrap();
+    let ctx = StepContext::new("s", rotator.store());
+    let err = rotator
+        .engine()
+        .apply(
+            &ctx,
+            &Versions {
+                current: &versions_current,
+                pending: &Secret::new(tampered),
+                previous: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "PendingMismatch");
+    assert!(err.to_string().contains("pending tls differs"), "{err}");
+    assert!(rotator.engine().server().attempts().is_empty());
+    drop(token);
+}
+
+/// An alternating-users engine whose admin secret `admin` is stored as "admin" in `store`.
+fn alternating(
+    store: &InMemorySecretStore,
+    admin: Value,
+    server: ToyServer,
+) -> LoginEngine<ToyServer> {
+    store.create("admin", &admin.to_string());
+    LoginEngine::new(
+        server,
+        LoginSettings {
+            strategy: StrategyConfig {
+                setting: StrategySetting::AlternatingUsers,
+                admin_secret: Some("admin".into()),
+            },
+            ..LoginSettings::default()
+        },
+    )
+}
+
+fn toy_with_admin() -> ToyServer {
+    ToyServer::default()
+        .with_user(USER, "pw-0")
+        .with_user("dba", "admin-pw")
+}
+
+#[tokio::test]
+async fn admin_credentials_never_go_where_only_the_user_secret_points() {
+    // The user secret points at another server than the admin secret's own.
+    let store = InMemorySecretStore::new();
+    let engine = alternating(
+        &store,
+        json!({"host": "db", "port": 5432, "username": "dba", "password": "admin-pw"}),
+        toy_with_admin(),
+    );
+    let (rotator, token) = begun(store, engine, &user_secret(json!({"host": "evil"}))).await;
+    let err = rotator
+        .run(&event(Step::SetSecret, &token))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "AdminHostMismatch", "{err}");
+    assert!(err.to_string().contains("evil:5432") && err.to_string().contains("db:5432"));
+    let admin_logins: Vec<_> = rotator
+        .engine()
+        .server()
+        .attempts()
+        .into_iter()
+        .filter(|a| a.role == LoginRole::Admin)
+        .collect();
+    assert!(admin_logins.is_empty(), "{admin_logins:?}");
+
+    // An admin secret naming no server, and not managed by RDS, is refused outright, whether
+    // or not the engine can look RDS up.
+    for (directory, message) in [
+        (true, "not a master secret that RDS manages"),
+        (false, "it names no server (\"host\")"),
+    ] {
+        let store = InMemorySecretStore::new();
+        let mut engine = alternating(
+            &store,
+            json!({"username": "dba", "password": "admin-pw"}),
+            toy_with_admin(),
+        );
+        if directory {
+            engine = engine.with_directory(StaticDirectory(RdsEndpoints {
+                primary: at("evil", 5432),
+                others: vec![],
+            }));
+        }
+        let (rotator, token) = begun(store, engine, &user_secret(json!({"host": "evil"}))).await;
+        let err = rotator
+            .run(&event(Step::SetSecret, &token))
+            .await
+            .unwrap_err();
+        assert_eq!(err.error_type(), "AdminSecretUnusable", "{err}");
+        assert!(err.to_string().contains(message), "{err}");
+        assert!(!err.to_string().contains("admin-pw"));
+        assert!(
+            rotator
+                .engine()
+                .server()
+                .attempts()
+                .iter()
+                .all(|a| a.role == LoginRole::User)
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_rds_managed_admin_secret_logs_in_at_the_writer_of_its_cluster() {
+    let directory = StaticDirectory(RdsEndpoints {
+        primary: at("main.cluster-x.rds", 5432),
+        others: vec![at("main.cluster-ro-x.rds", 5432)],
+    });
+    for (user_host, allowed) in [
+        ("main.cluster-ro-x.rds", true),
+        ("MAIN.cluster-x.rds", true),
+        ("evil", false),
+    ] {
+        let store = InMemorySecretStore::new();
+        let engine = alternating(
+            &store,
+            json!({"username": "dba", "password": "admin-pw"}),
+            toy_with_admin(),
+        )
+        .with_directory(StaticDirectory(directory.0.clone()));
+        store.set_tag(
+            "admin",
+            RDS_CLUSTER_TAG,
+            "arn:aws:rds:us-east-1:1:cluster:main",
+        );
+        let (rotator, token) = begun(store, engine, &user_secret(json!({"host": user_host}))).await;
+        let result = rotator.run(&event(Step::SetSecret, &token)).await;
+        let admin_logins: Vec<_> = rotator
+            .engine()
+            .server()
+            .attempts()
+            .into_iter()
+            .filter(|a| a.role == LoginRole::Admin)
+            .collect();
+        if allowed {
+            result.unwrap();
+            assert_eq!(admin_logins.len(), 1, "{user_host}");
+            assert_eq!(admin_logins[0].at, "main.cluster-x.rds:5432");
+            assert!(admin_logins[0].tls);
+        } else {
+            let err = result.unwrap_err();
+            assert_eq!(err.error_type(), "AdminHostMismatch", "{err}");
+            assert!(
+                err.to_string().contains("main.cluster-ro-x.rds:5432"),
+                "{err}"
+            );
+            assert!(admin_logins.is_empty());
+        }
+    }
+}
+
+#[tokio::test]
+async fn alternating_users_repair_a_clone_that_logs_in_but_does_not_act_as_the_original() {
+    let store = InMemorySecretStore::new();
+    let engine = alternating(
+        &store,
+        json!({"host": "db", "port": 5432, "username": "dba", "password": "admin-pw"}),
+        toy_with_admin(),
+    );
+    let (rotator, token) = begun(store, engine, &user_secret(json!({}))).await;
+    // A crash after the clone was created and before it was made to act as the original.
+    let server = rotator.engine().server();
+    server.users.lock().unwrap().insert(
+        "app_clone".into(),
+        (pending_password(rotator.store()), "app_clone".into()),
+    );
+    let err = rotator
+        .run(&event(Step::TestSecret, &token))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "TestFailed");
+    assert!(err.to_string().contains("acts as app_clone"), "{err}");
+    assert_eq!(
+        rotator.run(&event(Step::SetSecret, &token)).await.unwrap(),
+        crate::Outcome::Applied
+    );
+    assert_eq!(server.users.lock().unwrap()["app_clone"].1, USER);
+    rotator.run(&event(Step::TestSecret, &token)).await.unwrap();
+    assert_eq!(
+        rotator.run(&event(Step::SetSecret, &token)).await.unwrap(),
+        crate::Outcome::AlreadyApplied
+    );
+}
+
+#[tokio::test]
+async fn test_secret_fails_on_a_server_that_accepts_any_password() {
+    let store = InMemorySecretStore::new();
+    let server = ToyServer {
+        trust: true,
+        ..ToyServer::default()
+    };
+    let (rotator, token) = begun(
+        store,
+        engine(server.with_user(USER, "pw-0")),
+        &user_secret(json!({})),
+    )
+    .await;
+    rotator.run(&event(Step::SetSecret, &token)).await.unwrap();
+    let err = rotator
+        .run(&event(Step::TestSecret, &token))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "TestFailed");
+    assert!(err.to_string().contains("random wrong password"), "{err}");
+}
+
+#[tokio::test]
+async fn no_login_starts_when_the_deadline_leaves_no_time() {
+    let store = InMemorySecretStore::new();
+    let (rotator, token) = begun(
+        store,
+        engine(ToyServer::default().with_user(USER, "pw-0")),
+        &user_secret(json!({})),
+    )
+    .await;
+    let err = rotator
+        .run_until(
+            &event(Step::SetSecret, &token),
+            Deadline::after(Duration::from_millis(900)),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "Timeout", "{err}");
+    assert!(
+        err.to_string().contains("before the function's deadline"),
+        "{err}"
+    );
+    assert!(rotator.engine().server().attempts().is_empty());
+    let users: BTreeSet<_> = rotator
+        .engine()
+        .server()
+        .users
+        .lock()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(users.len(), 1);
+    assert_eq!(rotator.engine().server().password_of(USER).unwrap(), "pw-0");
+}
+
+#[tokio::test]
+async fn another_engine_s_secret_is_refused_by_name() {
+    let store = InMemorySecretStore::new();
+    store.create("s", &user_secret(json!({"engine": "mysql"})));
+    let token = store.start_rotation("s");
+    let rotator = Rotator::new(store, engine(ToyServer::default()));
+    let err = rotator
+        .run(&event(Step::CreateSecret, &token))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "WrongEngine");
+    assert!(
+        err.to_string().contains("\"mysql\"") && err.to_string().contains("rotates toy"),
+        "{err}"
+    );
+}

@@ -1,0 +1,236 @@
+//! Admin credentials go only where the admin side says, never in a revealing form; and a
+//! server that lets anyone in cannot pass testSecret.
+//!
+//! The user secret is often writable by an application team, the admin secret only by DBAs.
+//! A second cluster stands for a server the application team controls: it logs every
+//! connection, so a test can prove the admin login never reached it.
+
+use crate::fixture::Fixture;
+
+use aws_config::SdkConfig;
+use integration_tests::{SecretsManager, attacker_postgres, moto, postgres, tls_postgres, unique};
+use rotate_postgres::{PostgresEngine, Settings, TrustSettings};
+use rotation_core::{AWSCURRENT, AwsRds, Step};
+use serde_json::{Value, json};
+
+async fn create_secret(value: &Value) -> String {
+    SecretsManager::connect()
+        .await
+        .create(&unique("admin"), &value.to_string())
+        .await
+}
+
+/// A user role on the attacker's cluster, and a secret for it naming `admin_arn`.
+async fn pointed_at_attacker(admin_arn: &str) -> Fixture {
+    let attacker = attacker_postgres();
+    let user = unique("app");
+    let password = format!("initial-{}", unique("pw"));
+    let mut secret = attacker.secret(&user, &password);
+    secret["masterarn"] = admin_arn.into();
+    Fixture::on(attacker, &user, &password, secret, Settings::default()).await
+}
+
+#[tokio::test]
+async fn a_user_secret_pointing_at_another_server_never_receives_the_admin_login() {
+    let admin = unique("admin");
+    let admin_password = format!("admin-{}", unique("pw"));
+    postgres().create_admin(&admin, &admin_password).await;
+    for (admin_secret, error_type, message) in [
+        // Shaped like an RDS-managed master secret, but not one: it names no server.
+        (
+            json!({"username": admin, "password": admin_password}),
+            "AdminSecretUnusable",
+            "not a master secret that RDS manages",
+        ),
+        // It names its server, on the same host as the attacker's but another port.
+        (
+            postgres().secret(&admin, &admin_password),
+            "AdminHostMismatch",
+            "which is not the admin secret's server",
+        ),
+    ] {
+        let f = pointed_at_attacker(&create_secret(&admin_secret).await).await;
+        let token = f.begin().await;
+        let err = f
+            .assert_rejected(Step::SetSecret, &token, error_type, message)
+            .await;
+        assert!(!err.to_string().contains(&admin_password));
+        assert_eq!(
+            attacker_postgres().logins_of(&admin),
+            Vec::<String>::new(),
+            "the admin login reached the server the user secret names"
+        );
+    }
+}
+
+#[tokio::test]
+async fn admin_logins_never_answer_a_request_for_the_cleartext_password() {
+    let attacker = attacker_postgres();
+    let admin = unique("admin");
+    let admin_password = format!("admin-{}", unique("pw"));
+    attacker
+        .create_admin_in_group(&admin, &admin_password, "cleartext_auth")
+        .await;
+    // The admin secret itself points at this server, without TLS: still no cleartext.
+    let f =
+        pointed_at_attacker(&create_secret(&attacker.secret(&admin, &admin_password)).await).await;
+    let token = f.begin().await;
+    let err = f
+        .assert_rejected(
+            Step::SetSecret,
+            &token,
+            "WeakAuthentication",
+            "asked for the password in cleartext",
+        )
+        .await;
+    assert!(!err.to_string().contains(&admin_password));
+    assert_eq!(
+        attacker.logins_of(&admin),
+        Vec::<String>::new(),
+        "the admin password reached the server"
+    );
+    assert!(!attacker.role_exists(&format!("{}_clone", f.user)).await);
+}
+
+#[tokio::test]
+async fn test_secret_fails_where_the_server_lets_any_password_in() {
+    let attacker = attacker_postgres();
+    let user = unique("trusted");
+    let password = format!("initial-{}", unique("pw"));
+    attacker
+        .create_role_in_group(&user, &password, "trust_auth")
+        .await;
+    let engine = rotate_postgres::engine(Settings::default());
+    let f = Fixture::existing(
+        attacker,
+        &user,
+        &password,
+        attacker.secret(&user, &password),
+        engine,
+    )
+    .await;
+    let token = f.begin().await;
+    f.step(Step::SetSecret, &token).await.unwrap();
+    f.assert_rejected(
+        Step::TestSecret,
+        &token,
+        "TestFailed",
+        "log in with a random wrong password",
+    )
+    .await;
+}
+
+// ---- RDS-managed admin secrets: their server comes from the RDS API ----
+
+/// A DB identifier no other test uses (RDS allows letters, digits and hyphens).
+fn rds_id(prefix: &str) -> String {
+    unique(prefix).replace('_', "-")
+}
+
+/// The AWS configuration the harness's moto answers, for the RDS client.
+async fn moto_config() -> SdkConfig {
+    use aws_config::{BehaviorVersion, Region};
+    use aws_sdk_secretsmanager::config::Credentials;
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(&moto().endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .load()
+        .await
+}
+
+/// An engine that trusts the TLS cluster's CA and looks RDS endpoints up in moto.
+async fn rds_engine() -> PostgresEngine {
+    let settings = Settings {
+        trust: TrustSettings {
+            ca_file: tls_postgres().ca_file.clone(),
+        },
+        ..Settings::default()
+    };
+    rotate_postgres::engine(settings).with_directory(AwsRds::from_config(&moto_config().await))
+}
+
+/// The master secret RDS made for `rds` (moto's answer for an instance or cluster), holding
+/// a CREATEROLE admin of the TLS cluster that plays the RDS master user.
+async fn master_secret(rds: &Value) -> String {
+    let admin = unique("master");
+    let admin_password = format!("master-{}", unique("pw"));
+    tls_postgres().create_admin(&admin, &admin_password).await;
+    let arn = rds["secret_arn"].as_str().unwrap().to_owned();
+    SecretsManager::connect()
+        .await
+        .put_current(
+            &arn,
+            &json!({"username": admin, "password": admin_password}).to_string(),
+        )
+        .await;
+    arn
+}
+
+/// A user of the TLS cluster whose secret reaches it at `host` with `sslmode`.
+async fn rds_user(host: &str, sslmode: &str, masterarn: &str) -> Fixture {
+    let cluster = tls_postgres();
+    let user = unique("app");
+    let password = format!("initial-{}", unique("pw"));
+    cluster.create_role(&user, &password).await;
+    let mut secret = cluster.secret(&user, &password);
+    secret.as_object_mut().unwrap().remove("ssl");
+    secret["host"] = host.into();
+    secret["sslmode"] = sslmode.into();
+    secret["masterarn"] = masterarn.into();
+    Fixture::existing(cluster, &user, &password, secret, rds_engine().await).await
+}
+
+#[tokio::test]
+async fn an_rds_managed_master_secret_logs_in_at_its_db_instance() {
+    // moto's RDS makes the master secret with the aws:rds:primaryDBInstanceArn tag, as RDS
+    // does; the TLS cluster answers at the address DescribeDBInstances reports.
+    let instance = moto().rds_instance(&rds_id("db"), "localhost", tls_postgres().port, &[]);
+    let master = master_secret(&instance).await;
+    let f = rds_user("localhost", "verify-full", &master).await;
+    f.rotate().await;
+    let current = f.value(AWSCURRENT).await;
+    assert_eq!(current["username"], format!("{}_clone", f.user));
+    assert!(
+        tls_postgres()
+            .can_login(
+                &format!("{}_clone", f.user),
+                current["password"].as_str().unwrap()
+            )
+            .await
+    );
+
+    // The same master secret, and a user secret that names another server: refused before
+    // any admin login, and the error says where admin logins may go.
+    let g = rds_user("127.0.0.1", "verify-ca", &master).await;
+    let token = g.begin().await;
+    g.assert_rejected(
+        Step::SetSecret,
+        &token,
+        "AdminHostMismatch",
+        &format!("localhost:{} (DB instance arn:", tls_postgres().port),
+    )
+    .await;
+    assert!(
+        !tls_postgres()
+            .role_exists(&format!("{}_clone", g.user))
+            .await
+    );
+}
+
+#[tokio::test]
+async fn a_user_secret_may_name_the_reader_endpoint_of_the_master_secret_s_cluster() {
+    let cluster = moto().rds_cluster(
+        &rds_id("aurora"),
+        "localhost",
+        "127.0.0.1",
+        tls_postgres().port,
+    );
+    let master = master_secret(&cluster).await;
+    // The application reads through the reader endpoint; the admin still logs in at the
+    // writer, with verified TLS.
+    let f = rds_user("127.0.0.1", "verify-ca", &master).await;
+    f.rotate().await;
+    let current = f.value(AWSCURRENT).await;
+    assert_eq!(current["username"], format!("{}_clone", f.user));
+}
