@@ -191,11 +191,16 @@ fn roles_grant_the_rotation_actions_on_the_named_secrets_only() {
                         condition.as_deref(),
                         Some(format!("Has{prefix}Admin").as_str())
                     );
-                    assert_eq!(
-                        acts,
-                        ["secretsmanager:GetSecretValue"],
-                        "admin secret: read only"
-                    );
+                    // PostgreSQL also reads the tags of an RDS-managed master secret.
+                    let read_only: &[&str] = if prefix == "Postgres" {
+                        &[
+                            "secretsmanager:DescribeSecret",
+                            "secretsmanager:GetSecretValue",
+                        ]
+                    } else {
+                        &["secretsmanager:GetSecretValue"]
+                    };
+                    assert_eq!(acts, read_only, "admin secret: read only");
                 } else {
                     assert_eq!(*resource, json!({"Ref": secrets}), "{prefix}");
                     assert_eq!(acts, ROTATION_ACTIONS, "{prefix}");
@@ -208,6 +213,15 @@ fn roles_grant_the_rotation_actions_on_the_named_secrets_only() {
                     Some("HasVpc"),
                     "{prefix}: ec2 only with a VPC"
                 );
+            }
+            if acts.iter().any(|a| a.starts_with("rds:")) {
+                assert_eq!(prefix, "Postgres", "only PostgreSQL looks RDS up");
+                assert_eq!(
+                    condition.as_deref(),
+                    Some("HasPostgresAdmin"),
+                    "RDS lookups only for an admin secret"
+                );
+                assert_eq!(acts, ["rds:DescribeDBInstances", "rds:DescribeDBClusters"]);
             }
             if acts.iter().any(|a| a.starts_with("kms:")) {
                 assert_eq!(
@@ -230,6 +244,14 @@ fn roles_grant_the_rotation_actions_on_the_named_secrets_only() {
             assert!(all.iter().any(|a| a == action), "{prefix} lacks {action}");
         }
         assert!(!all.iter().any(|a| a == "secretsmanager:GetRandomPassword"));
+        if prefix == "Postgres" {
+            for action in ["rds:DescribeDBInstances", "rds:DescribeDBClusters"] {
+                assert!(
+                    all.iter().any(|a| a == action),
+                    "RDS-managed admin secrets need {action}"
+                );
+            }
+        }
     }
     let jwt: Vec<String> = statements(&t["Resources"]["JwtRole"])
         .iter()
