@@ -128,6 +128,20 @@ impl SecretsManager {
             .unwrap();
     }
 
+    /// Writes `value` as the AWSPENDING version `token`, as anyone allowed to write the secret
+    /// could between createSecret and setSecret.
+    pub async fn put_pending(&self, secret_id: &str, token: &str, value: &str) {
+        self.client
+            .put_secret_value()
+            .secret_id(secret_id)
+            .client_request_token(token)
+            .secret_string(value)
+            .version_stages(AWSPENDING)
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// Adds a new AWSCURRENT value, as `PutSecretValue` without stages does.
     pub async fn put_current(&self, secret_id: &str, value: &str) {
         self.client

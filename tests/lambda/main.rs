@@ -19,6 +19,28 @@ fn password(value: &Value) -> String {
     value["password"].as_str().unwrap().to_owned()
 }
 
+/// A PostgreSQL role with a first password, and a secret for it: (ARN, user, password).
+async fn postgres_secret(sm: &SecretsManager, prefix: &str) -> (String, String, String) {
+    let user = unique(prefix);
+    let old = format!("old-{}", unique("pw"));
+    postgres().create_role(&user, &old).await;
+    let arn = sm
+        .create(&unique("pg"), &postgres().secret(&user, &old).to_string())
+        .await;
+    (arn, user, old)
+}
+
+/// A Neo4j user with a first password, and a secret for it: (ARN, user, password).
+async fn neo4j_secret(sm: &SecretsManager, prefix: &str) -> (String, String, String) {
+    let user = unique(prefix);
+    let old = format!("old-{}", unique("pw"));
+    neo4j().create_user(&user, &old).await;
+    let arn = sm
+        .create(&unique("neo4j"), &neo4j().secret(&user, &old).to_string())
+        .await;
+    (arn, user, old)
+}
+
 /// The function answered every step and logged each, without the given secrets.
 fn assert_log(function: &RunningFunction, secrets: &[&str]) {
     let log = function.log();
@@ -41,12 +63,7 @@ fn assert_log(function: &RunningFunction, secrets: &[&str]) {
 async fn rotate_secret_drives_the_postgres_function() {
     let sm = connect().await;
     let pg = postgres();
-    let user = unique("svc_app");
-    let old = format!("old-{}", unique("pw"));
-    pg.create_role(&user, &old).await;
-    let arn = sm
-        .create(&unique("pg"), &pg.secret(&user, &old).to_string())
-        .await;
+    let (arn, user, old) = postgres_secret(&sm, "svc_app").await;
     let function = RunningFunction::start("rotate-postgres", &[("PGSSLMODE", "disable")]);
 
     sm.rotate_with(&arn, &function.arn).await.unwrap();
@@ -69,12 +86,7 @@ async fn rotate_secret_drives_the_postgres_function() {
 #[tokio::test]
 async fn rotate_secret_drives_the_neo4j_function() {
     let sm = connect().await;
-    let user = unique("svc_graph");
-    let old = format!("old-{}", unique("pw"));
-    neo4j().create_user(&user, &old).await;
-    let arn = sm
-        .create(&unique("neo4j"), &neo4j().secret(&user, &old).to_string())
-        .await;
+    let (arn, user, old) = neo4j_secret(&sm, "svc_graph").await;
     let function = RunningFunction::start("rotate-neo4j", &[]);
 
     sm.rotate_with(&arn, &function.arn).await.unwrap();
@@ -169,12 +181,7 @@ fn assert_trace_log_clean(function: &RunningFunction, secrets: &[&str]) {
 async fn at_trace_level_the_postgres_function_logs_no_secret() {
     let sm = connect().await;
     let pg = postgres();
-    let user = unique("svc_trace");
-    let old = format!("old-{}", unique("pw"));
-    pg.create_role(&user, &old).await;
-    let arn = sm
-        .create(&unique("pg"), &pg.secret(&user, &old).to_string())
-        .await;
+    let (arn, user, old) = postgres_secret(&sm, "svc_trace").await;
     let function = RunningFunction::start("rotate-postgres", &[TRACE, ("PGSSLMODE", "disable")]);
     sm.rotate_with(&arn, &function.arn).await.unwrap();
     let new = password(&sm.value(&arn, AWSCURRENT).await.unwrap());
@@ -190,12 +197,7 @@ async fn at_trace_level_the_postgres_function_logs_no_secret() {
 #[tokio::test]
 async fn at_trace_level_the_neo4j_function_logs_no_secret() {
     let sm = connect().await;
-    let user = unique("svc_trace");
-    let old = format!("old-{}", unique("pw"));
-    neo4j().create_user(&user, &old).await;
-    let arn = sm
-        .create(&unique("neo4j"), &neo4j().secret(&user, &old).to_string())
-        .await;
+    let (arn, user, old) = neo4j_secret(&sm, "svc_trace").await;
     let function = RunningFunction::start("rotate-neo4j", &[TRACE]);
     sm.rotate_with(&arn, &function.arn).await.unwrap();
     let new = password(&sm.value(&arn, AWSCURRENT).await.unwrap());

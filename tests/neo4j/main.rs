@@ -352,15 +352,8 @@ async fn a_pending_value_with_another_uri_scheme_is_refused() {
     let mut pending = neo4j().secret(&g.user, "attacker-chosen-pw");
     pending["uri"] = neo4j().uri().replace("bolt://", "bolt+ssc://").into();
     g.r.sm
-        .client
-        .put_secret_value()
-        .secret_id(&g.r.arn)
-        .client_request_token(&token)
-        .secret_string(pending.to_string())
-        .version_stages(AWSPENDING)
-        .send()
-        .await
-        .unwrap();
+        .put_pending(&g.r.arn, &token, &pending.to_string())
+        .await;
     g.assert_rejected(
         Step::SetSecret,
         &token,

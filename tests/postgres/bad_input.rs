@@ -146,15 +146,7 @@ async fn a_pending_value_for_another_user_or_host_or_transport_is_refused() {
         let token = f.sm.start_rotation(&f.arn).await;
         let mut pending = postgres().secret(&f.user, "attacker-chosen-pw");
         pending[key] = value;
-        f.sm.client
-            .put_secret_value()
-            .secret_id(&f.arn)
-            .client_request_token(&token)
-            .secret_string(pending.to_string())
-            .version_stages(AWSPENDING)
-            .send()
-            .await
-            .unwrap();
+        f.sm.put_pending(&f.arn, &token, &pending.to_string()).await;
         f.assert_rejected(
             Step::SetSecret,
             &token,

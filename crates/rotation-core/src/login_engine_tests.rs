@@ -259,6 +259,16 @@ fn event(step: Step, token: &str) -> crate::RotationEvent {
     }
 }
 
+/// A single-user rotation of `USER`, whose password on the toy server is "pw-0", begun.
+async fn single_user() -> (Rotator<InMemorySecretStore, LoginEngine<ToyServer>>, String) {
+    begun(
+        InMemorySecretStore::new(),
+        engine(ToyServer::default().with_user(USER, "pw-0")),
+        &user_secret(json!({})),
+    )
+    .await
+}
+
 fn pending_password(store: &InMemorySecretStore) -> String {
     let value: Value =
         serde_json::from_str(store.value_at("s", AWSPENDING).unwrap().expose()).unwrap();
@@ -267,13 +277,7 @@ fn pending_password(store: &InMemorySecretStore) -> String {
 
 #[tokio::test]
 async fn a_normal_single_user_rotation_makes_no_failed_login() {
-    let store = InMemorySecretStore::new();
-    let (rotator, token) = begun(
-        store,
-        engine(ToyServer::default().with_user(USER, "pw-0")),
-        &user_secret(json!({})),
-    )
-    .await;
+    let (rotator, token) = single_user().await;
     for step in [Step::SetSecret, Step::TestSecret, Step::FinishSecret] {
         rotator.run(&event(step, &token)).await.unwrap();
     }
@@ -291,13 +295,7 @@ async fn a_normal_single_user_rotation_makes_no_failed_login() {
 
 #[tokio::test]
 async fn a_pending_value_that_weakens_transport_is_refused_before_any_login() {
-    let store = InMemorySecretStore::new();
-    let (rotator, token) = begun(
-        store,
-        engine(ToyServer::default().with_user(USER, "pw-0")),
-        &user_secret(json!({})),
-    )
-    .await;
+    let (rotator, token) = single_user().await;
     // Someone with write access to the secret replaced the pending value.
     let tampered = user_secret(json!({"password": "attacker", "tls": false}));
     let versions_current = rotator.store().value_at("s", AWSCURRENT).unwrap();
@@ -513,13 +511,7 @@ async fn test_secret_fails_on_a_server_that_accepts_any_password() {
 
 #[tokio::test]
 async fn no_login_starts_when_the_deadline_leaves_no_time() {
-    let store = InMemorySecretStore::new();
-    let (rotator, token) = begun(
-        store,
-        engine(ToyServer::default().with_user(USER, "pw-0")),
-        &user_secret(json!({})),
-    )
-    .await;
+    let (rotator, token) = single_user().await;
     let err = rotator
         .run_until(
             &event(Step::SetSecret, &token),
