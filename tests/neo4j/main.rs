@@ -20,12 +20,17 @@ impl Graph {
         Self::with(|_| {}, Settings::default()).await
     }
 
-    async fn with(edit: impl FnOnce(&mut Value), settings: Settings) -> Self {
+    /// A user and its secret, edited by `edit`; a `masterarn` it names is configured as the
+    /// function's admin secret (ADMIN_SECRET_ARN), as whoever deploys the function does.
+    async fn with(edit: impl FnOnce(&mut Value), mut settings: Settings) -> Self {
         let user = unique("graph");
         let password = format!("initial-{}", unique("pw"));
         neo4j().create_user(&user, &password).await;
         let mut secret = neo4j().secret(&user, &password);
         edit(&mut secret);
+        if settings.strategy.admin_secret.is_none() {
+            settings.strategy.admin_secret = secret["masterarn"].as_str().map(str::to_owned);
+        }
         let r = Rotation::new(&secret, rotate_neo4j::engine(settings)).await;
         Self { r, user, password }
     }
@@ -361,6 +366,32 @@ async fn a_pending_value_with_another_uri_scheme_is_refused() {
         "pending uri scheme differs",
     )
     .await;
+}
+
+#[tokio::test]
+async fn the_admin_never_changes_its_own_password_for_a_user_secret() {
+    let (arn, admin, admin_password) = admin_secret(|_| {}).await;
+    // The team names the admin's clone, so that the pending user would be the admin itself.
+    let g = Graph::with(
+        |s| {
+            s["masterarn"] = arn.clone().into();
+            s["username"] = format!("{admin}_clone").into();
+        },
+        Settings::default(),
+    )
+    .await;
+    let token = g.r.begin().await;
+    g.r.assert_rejected(
+        Step::SetSecret,
+        &token,
+        "PrivilegedUser",
+        "it is the admin secret's own user",
+    )
+    .await;
+    assert!(
+        neo4j().can_login(&admin, &admin_password).await,
+        "the admin's password changed"
+    );
 }
 
 // ---- no secret in any log ----

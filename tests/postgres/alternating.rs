@@ -11,6 +11,15 @@ use tokio_postgres::Client;
 
 use crate::fixture::{Fixture, login_settings};
 
+/// `settings` with ADMIN_SECRET_ARN set to the admin secret `secret` names, as whoever deploys
+/// the function sets it for the admin secret it may use.
+fn configured_for(secret: &Value, mut settings: Settings) -> Settings {
+    if settings.login.strategy.admin_secret.is_none() {
+        settings.login.strategy.admin_secret = secret["masterarn"].as_str().map(str::to_owned);
+    }
+    settings
+}
+
 /// A user role, an admin role with CREATEROLE, an admin secret, and a user secret naming it.
 struct Alternating {
     f: Fixture,
@@ -51,7 +60,13 @@ impl Alternating {
             .await;
         secret["masterarn"] = admin_arn.clone().into();
         edit(&mut secret);
-        let f = Fixture::with(&user, &password, secret, settings).await;
+        let f = Fixture::with(
+            &user,
+            &password,
+            secret.clone(),
+            configured_for(&secret, settings),
+        )
+        .await;
         Self {
             f,
             admin_arn,
@@ -242,7 +257,8 @@ async fn a_crash_between_steps_is_resumed_by_a_fresh_process() {
     let token = f.begin().await;
     f.step(Step::SetSecret, &token).await.unwrap();
     // A new process (new engine and store) picks the rotation up where it stopped.
-    let fresh = Rotator::new(f.sm.store(), rotate_postgres::engine(Settings::default()));
+    let settings = configured_for(&f.value(AWSCURRENT).await, Settings::default());
+    let fresh = Rotator::new(f.sm.store(), rotate_postgres::engine(settings));
     for step in [Step::SetSecret, Step::TestSecret, Step::FinishSecret] {
         let event = rotation_core::RotationEvent {
             step,

@@ -20,14 +20,29 @@ async fn create_secret(value: &Value) -> String {
         .await
 }
 
+/// Settings of a function deployed for the admin secret `admin_arn` (ADMIN_SECRET_ARN).
+fn admin_settings(admin_arn: &str) -> Settings {
+    let mut settings = Settings::default();
+    settings.login.strategy.admin_secret = Some(admin_arn.to_owned());
+    settings
+}
+
+/// The engine as the function builds it (RDS endpoints looked up, here in moto), configured
+/// by `settings`.
+async fn deployed(settings: Settings) -> PostgresEngine {
+    rotate_postgres::engine(settings).with_directory(AwsRds::from_config(&moto_config().await))
+}
+
 /// A user role on the attacker's cluster, and a secret for it naming `admin_arn`.
 async fn pointed_at_attacker(admin_arn: &str) -> Fixture {
     let attacker = attacker_postgres();
     let user = unique("app");
     let password = format!("initial-{}", unique("pw"));
+    attacker.create_role(&user, &password).await;
     let mut secret = attacker.secret(&user, &password);
     secret["masterarn"] = admin_arn.into();
-    Fixture::on(attacker, &user, &password, secret, Settings::default()).await
+    let engine = deployed(admin_settings(admin_arn)).await;
+    Fixture::existing(attacker, &user, &password, secret, engine).await
 }
 
 #[tokio::test]
@@ -139,15 +154,15 @@ async fn moto_config() -> SdkConfig {
         .await
 }
 
-/// An engine that trusts the TLS cluster's CA and looks RDS endpoints up in moto.
-async fn rds_engine() -> PostgresEngine {
-    let settings = Settings {
+/// An engine for admin secret `master` that trusts the TLS cluster's CA.
+async fn rds_engine(master: &str) -> PostgresEngine {
+    deployed(Settings {
         trust: TrustSettings {
             ca_file: tls_postgres().ca_file.clone(),
         },
-        ..Settings::default()
-    };
-    rotate_postgres::engine(settings).with_directory(AwsRds::from_config(&moto_config().await))
+        ..admin_settings(master)
+    })
+    .await
 }
 
 /// The master secret RDS made for `rds` (moto's answer for an instance or cluster), holding
@@ -178,7 +193,14 @@ async fn rds_user(host: &str, sslmode: &str, masterarn: &str) -> Fixture {
     secret["host"] = host.into();
     secret["sslmode"] = sslmode.into();
     secret["masterarn"] = masterarn.into();
-    Fixture::existing(cluster, &user, &password, secret, rds_engine().await).await
+    Fixture::existing(
+        cluster,
+        &user,
+        &password,
+        secret,
+        rds_engine(masterarn).await,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -233,4 +255,178 @@ async fn a_user_secret_may_name_the_reader_endpoint_of_the_master_secret_s_clust
     f.rotate().await;
     let current = f.value(AWSCURRENT).await;
     assert_eq!(current["username"], format!("{}_clone", f.user));
+}
+
+// ---- the user secret names users; it may not name the admin's or a privileged one ----
+
+#[tokio::test]
+async fn a_user_secret_may_not_choose_its_admin_secret() {
+    // Another team's secret, which the same function rotates and so may read.
+    let other = Fixture::new().await;
+    let admin = unique("admin");
+    let admin_password = format!("admin-{}", unique("pw"));
+    postgres().create_admin(&admin, &admin_password).await;
+    let admin_arn = create_secret(&postgres().secret(&admin, &admin_password)).await;
+    for (configured, message) in [
+        (
+            Some(admin_arn.clone()),
+            "this function's admin secret (ADMIN_SECRET_ARN) is another one",
+        ),
+        (None, "this function has no ADMIN_SECRET_ARN"),
+    ] {
+        let user = unique("app");
+        let mut secret = postgres().secret(&user, "app-initial-pw");
+        secret["masterarn"] = other.arn.clone().into();
+        secret["username"] = format!("{}_clone", other.user).into();
+        let mut settings = Settings::default();
+        settings.login.strategy.admin_secret = configured;
+        let f = Fixture::with(&user, "app-initial-pw", secret, settings).await;
+        let token = f.sm.start_rotation(&f.arn).await;
+        (*f).assert_rejected(Step::CreateSecret, &token, "AdminSecretUnusable", message)
+            .await;
+        assert!(
+            other.can_login(&other.password).await,
+            "the other team's password changed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_admin_never_changes_itself_or_a_privileged_role() {
+    let admin = unique("admin");
+    let admin_password = format!("admin-{}", unique("pw"));
+    postgres().create_admin(&admin, &admin_password).await;
+    let admin_arn = create_secret(&postgres().secret(&admin, &admin_password)).await;
+    let ops = unique("ops");
+    postgres()
+        .superuser()
+        .await
+        .batch_execute(&format!("CREATE ROLE {ops} NOLOGIN CREATEROLE"))
+        .await
+        .unwrap();
+    let member = unique("app");
+    postgres().create_role(&member, "member-pw").await;
+    postgres()
+        .superuser()
+        .await
+        .batch_execute(&format!("GRANT {ops} TO {member}"))
+        .await
+        .unwrap();
+    for (username, message) in [
+        // The pending user would be the admin itself: the team would read its new password.
+        (
+            format!("{admin}_clone"),
+            "it is the admin secret's own user".to_owned(),
+        ),
+        // A clone of a superuser would act as one.
+        ("postgres".to_owned(), "it is a superuser".to_owned()),
+        (
+            member.clone(),
+            format!("it is a member of \"{ops}\", which is able to create and alter roles"),
+        ),
+    ] {
+        let mut secret = postgres().secret(&username, "team-chosen-pw");
+        secret["masterarn"] = admin_arn.clone().into();
+        let f = Fixture::existing(
+            postgres(),
+            &username,
+            "team-chosen-pw",
+            secret,
+            deployed(admin_settings(&admin_arn)).await,
+        )
+        .await;
+        let token = f.begin().await;
+        let err = (*f)
+            .assert_rejected(Step::SetSecret, &token, "PrivilegedUser", &message)
+            .await;
+        assert!(!err.to_string().contains(&admin_password));
+        assert!(
+            postgres().can_login(&admin, &admin_password).await,
+            "{username}: the admin's password changed"
+        );
+        let pending_user = f.value(rotation_core::AWSPENDING).await["username"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if pending_user != admin {
+            assert!(
+                !postgres().role_exists(&pending_user).await,
+                "{username}: a clone was created"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_admin_never_runs_in_a_search_path_the_application_team_set() {
+    // CVE-2018-1058's pattern: the team owns its database, puts its own schema first on the
+    // database's search path, and defines "=" there, hoping the admin calls it.
+    let attacker = attacker_postgres();
+    let admin = unique("admin");
+    let admin_password = format!("admin-{}", unique("pw"));
+    attacker.create_admin(&admin, &admin_password).await;
+    let user = unique("team");
+    let password = format!("initial-{}", unique("pw"));
+    attacker.create_role(&user, &password).await;
+    let database = unique("teamdb");
+    attacker
+        .superuser()
+        .await
+        .batch_execute(&format!("CREATE DATABASE {database} OWNER {user}"))
+        .await
+        .unwrap();
+    let (team, connection) = tokio_postgres::Config::new()
+        .host("127.0.0.1")
+        .port(attacker.port)
+        .dbname(&database)
+        .user(&user)
+        .password(&password)
+        .connect(tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    team.batch_execute(&format!(
+        "CREATE SCHEMA evil; CREATE TABLE evil.calls (who text); \
+         GRANT USAGE ON SCHEMA evil TO PUBLIC; GRANT INSERT ON evil.calls TO PUBLIC; \
+         CREATE FUNCTION evil.trap(name, name) RETURNS boolean LANGUAGE sql \
+           AS $$ INSERT INTO evil.calls VALUES (current_user::text) RETURNING true $$; \
+         CREATE OPERATOR evil.= (LEFTARG = name, RIGHTARG = name, FUNCTION = evil.trap); \
+         ALTER DATABASE {database} SET search_path = evil, pg_catalog"
+    ))
+    .await
+    .unwrap();
+
+    // The admin secret names no database, then (the DBAs' own choice) the team's.
+    let mut without_dbname = attacker.secret(&admin, &admin_password);
+    without_dbname.as_object_mut().unwrap().remove("dbname");
+    let mut with_team_dbname = attacker.secret(&admin, &admin_password);
+    with_team_dbname["dbname"] = database.clone().into();
+    for admin_secret in [without_dbname, with_team_dbname] {
+        let admin_arn = create_secret(&admin_secret).await;
+        let mut secret = attacker.secret(&user, &password);
+        secret["dbname"] = database.clone().into();
+        secret["masterarn"] = admin_arn.clone().into();
+        let f = Fixture::existing(
+            attacker,
+            &user,
+            &password,
+            secret,
+            deployed(admin_settings(&admin_arn)).await,
+        )
+        .await;
+        f.rotate().await;
+    }
+    let calls: i64 = team
+        .query_one("SELECT count(*) FROM evil.calls", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(calls, 0, "the team's operator ran with the admin's rights");
+    let logins = attacker.logins_of(&admin);
+    assert!(
+        logins
+            .iter()
+            .any(|l| l.contains(&format!("user={admin} database=postgres"))),
+        "an admin secret that names no database logs in to \"postgres\": {logins:?}"
+    );
 }

@@ -16,6 +16,11 @@ use crate::roles::{RoleChanges, Roles, roles};
 
 /// Neo4j sets no documented limit on user names; this keeps them sane.
 const MAX_USERNAME_BYTES: usize = 255;
+/// Built-in roles that administer the DBMS or its users: a user holding one is no
+/// application user, and neither it nor a clone acting with its roles may be managed from a
+/// user secret.
+const ADMIN_ROLES: [&str; 1] = ["admin"];
+
 /// Neo4j's `dbms.security.auth_minimum_password_length` default.
 pub const MIN_PASSWORD_LENGTH: usize = 8;
 
@@ -152,18 +157,32 @@ impl Server for Neo4j {
         bound: Bound,
     ) -> Result<bool, RotationError> {
         let user = change.user;
+        let exists = !admin
+            .column::<String>(
+                cypher::SYSTEM_DATABASE,
+                query(cypher::USER_EXISTS).param("user", user),
+                "user",
+                "looking up the user",
+                bound,
+            )
+            .await?
+            .is_empty();
+        let checked = exists.then_some(user).into_iter().chain(change.act_as);
+        for name in checked {
+            let roles = self.roles_of(admin, name, bound).await?;
+            if let Some(role) = roles
+                .iter()
+                .flatten()
+                .find(|r| ADMIN_ROLES.contains(&r.as_str()))
+            {
+                return Err(RotationError::PrivilegedUser {
+                    user: sanitize(name),
+                    reason: format!("it holds the role \"{}\"", sanitize(role)),
+                });
+            }
+        }
         let mut created = false;
         if let Some(password) = change.password {
-            let exists = !admin
-                .column::<String>(
-                    cypher::SYSTEM_DATABASE,
-                    query(cypher::USER_EXISTS).param("user", user),
-                    "user",
-                    "looking up the user",
-                    bound,
-                )
-                .await?
-                .is_empty();
             let (statement, what) = if exists {
                 (
                     cypher::SET_USER_PASSWORD,

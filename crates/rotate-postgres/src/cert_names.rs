@@ -86,10 +86,11 @@ pub fn names_host(der: &[u8], host: &str) -> Result<bool, String> {
             Err(_) => names.dns.iter().any(|pattern| name_matches(pattern, host)),
         });
     }
+    // libpq compares the first common name only.
     Ok(names
         .common_names
-        .iter()
-        .any(|pattern| name_matches(pattern, host)))
+        .first()
+        .is_some_and(|pattern| name_matches(pattern, host)))
 }
 
 /// Whether `now` (seconds since the Unix epoch) is inside the certificate's validity period.

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 
 use rotation_core::{
-    Bound, Credentials, FailureKind, Limit, LoginFailure, LoginRole, server_message,
+    Bound, Credentials, Endpoint, FailureKind, Limit, LoginFailure, LoginRole, server_message,
 };
 use tokio::net::TcpStream;
 use tokio_postgres::config::{ChannelBinding, SslMode};
@@ -57,9 +57,8 @@ pub struct Login<'a> {
 impl Login<'_> {
     fn describe(&self) -> String {
         format!(
-            "{}:{} as \"{}\"",
-            self.endpoint.host,
-            self.endpoint.port,
+            "{} as \"{}\"",
+            rotation_core::sanitize(&self.endpoint.address()),
             rotation_core::sanitize(self.who.username)
         )
     }
@@ -162,10 +161,14 @@ impl Login<'_> {
                     let (guarded, started) = GuardedTls::new(tls, admin);
                     let (client, connection) =
                         config.connect_raw(socket, guarded).await.map_err(|e| {
-                            if started.load(Ordering::SeqCst) {
-                                Refusal::Postgres(e)
-                            } else {
+                            // Declined, not failed: the server answered the TLS request
+                            // with "no" and no handshake began.
+                            let declined = !started.load(Ordering::SeqCst)
+                                && e.to_string().contains("does not support TLS");
+                            if declined {
                                 Refusal::NoTls(e)
+                            } else {
+                                Refusal::Postgres(e)
                             }
                         })?;
                     tokio::spawn(connection);

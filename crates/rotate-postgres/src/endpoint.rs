@@ -50,7 +50,7 @@ impl Endpoint for PgEndpoint {
 impl PgEndpoint {
     /// The user secret's endpoint.
     pub fn of_user(secret: &LoginSecret, settings: &Settings) -> Result<Self, EndpointError> {
-        let host = secret.required(&["host"])?;
+        let host = host(secret)?.ok_or_else(|| "it has no \"host\" key".to_owned())?;
         let asked = tls_keys(secret)?;
         Ok(Self {
             port: port(secret)?,
@@ -61,20 +61,21 @@ impl PgEndpoint {
         })
     }
 
-    /// The admin secret's endpoint at `host` (its own, or from RDS): its own port and TLS
-    /// keys, verified TLS when it says nothing; the user's database when it names none.
+    /// The admin secret's endpoint at `host` (its own, or from RDS): its own port, TLS keys
+    /// and database, verified TLS when it says nothing, `postgres` when it names no database.
+    /// Never the user's database: its owner could set a search path there that runs their
+    /// functions with the admin's rights.
     pub fn of_admin(
         admin: &LoginSecret,
         host: String,
         port: u16,
-        user: &PgEndpoint,
         settings: &Settings,
     ) -> Result<Self, EndpointError> {
         let asked = tls_keys(admin)?;
         Ok(Self {
             host,
             port,
-            dbname: dbname(admin)?.unwrap_or_else(|| user.dbname.clone()),
+            dbname: dbname(admin)?.unwrap_or_else(|| DEFAULT_DBNAME.to_owned()),
             tls: settings.admin_tls_for(asked).map_err(config)?,
             asked,
         })
@@ -82,11 +83,26 @@ impl PgEndpoint {
 
     /// The admin secret's own `host` and `port`, when it names a host.
     pub fn admin_server(admin: &LoginSecret) -> Result<Option<(String, u16)>, EndpointError> {
-        match admin.string(&["host"])? {
+        match host(admin)? {
             Some(host) => Ok(Some((host, port(admin)?))),
             None => Ok(None),
         }
     }
+}
+
+/// `host`: a host name or an IP address, nothing else. A connection URL pasted there would
+/// carry its password into every message that names the server.
+fn host(secret: &LoginSecret) -> Result<Option<String>, String> {
+    let Some(host) = secret.string(&["host"])? else {
+        return Ok(None);
+    };
+    let valid = host
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'));
+    if !valid {
+        return Err("\"host\" must be a host name or an IP address (not a URL or a list)".into());
+    }
+    Ok(Some(host))
 }
 
 fn config(error: rotation_core::RotationError) -> EndpointError {
@@ -164,6 +180,14 @@ mod tests {
                 json!({"host": "h", "username": "u", "password": "SECRETPW", "ssl": "maybe"}),
                 "\"ssl\" must be",
             ),
+            (
+                json!({"host": "postgres://u:SECRETPW@db/app", "username": "u", "password": "p"}),
+                "\"host\" must be a host name",
+            ),
+            (
+                json!({"host": "db\nLOG: forged", "username": "u", "password": "SECRETPW"}),
+                "\"host\" must be a host name",
+            ),
         ] {
             let EndpointError::Malformed(text) = parse(value).unwrap_err() else {
                 panic!("expected a malformed secret");
@@ -199,12 +223,17 @@ mod tests {
         )
         .unwrap();
         let admin = login(json!({"username": "a", "password": "p"}));
-        let e = PgEndpoint::of_admin(&admin, "db".into(), 5432, &user, &settings).unwrap();
-        assert_eq!((e.tls, e.dbname.as_str()), (TlsPolicy::VerifyFull, "app"));
+        let e = PgEndpoint::of_admin(&admin, "db".into(), 5432, &settings).unwrap();
+        // The user's database "app" is its owner's to configure; the admin never goes there.
+        assert_ne!(user.dbname, e.dbname);
+        assert_eq!(
+            (e.tls, e.dbname.as_str()),
+            (TlsPolicy::VerifyFull, "postgres")
+        );
         let admin = login(
             json!({"username": "a", "password": "p", "sslmode": "require", "dbname": "postgres"}),
         );
-        let e = PgEndpoint::of_admin(&admin, "db".into(), 5432, &user, &settings).unwrap();
+        let e = PgEndpoint::of_admin(&admin, "db".into(), 5432, &settings).unwrap();
         assert_eq!((e.tls, e.dbname.as_str()), (TlsPolicy::Require, "postgres"));
         assert_eq!(
             PgEndpoint::admin_server(&login(

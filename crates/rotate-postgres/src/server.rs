@@ -69,7 +69,7 @@ impl Postgres {
             Err(()) => Err(RotationError::Server {
                 kind: FailureKind::Timeout,
                 detail: format!(
-                    "{what} on {} got no answer within {limit}; it was cancelled",
+                    "{what} on {} got no answer within {limit}; the server was asked to cancel it",
                     session.describe
                 ),
             }),
@@ -94,10 +94,10 @@ impl Server for Postgres {
     fn admin_endpoint(
         &self,
         admin: &LoginSecret,
-        user: &PgEndpoint,
+        _user: &PgEndpoint,
     ) -> Result<Option<PgEndpoint>, EndpointError> {
         PgEndpoint::admin_server(admin)?
-            .map(|(host, port)| PgEndpoint::of_admin(admin, host, port, user, &self.settings))
+            .map(|(host, port)| PgEndpoint::of_admin(admin, host, port, &self.settings))
             .transpose()
     }
 
@@ -106,9 +106,9 @@ impl Server for Postgres {
         admin: &LoginSecret,
         host: &str,
         port: u16,
-        user: &PgEndpoint,
+        _user: &PgEndpoint,
     ) -> Result<PgEndpoint, EndpointError> {
-        PgEndpoint::of_admin(admin, host.to_owned(), port, user, &self.settings)
+        PgEndpoint::of_admin(admin, host.to_owned(), port, &self.settings)
     }
 
     async fn login(
@@ -188,17 +188,37 @@ impl Server for Postgres {
         }
         let admin: &PgSession = admin;
         let prepared = &prepared;
-        // One transaction: a crash part way leaves either no change or all of it.
+        // One transaction: a crash part way leaves either no change or all of it. COMMIT is
+        // sent only once the change came back within the bound; a change the client gave up
+        // on is rolled back with the connection.
         self.run(admin, bound, &what, &secrets, |limit| async move {
-            admin
-                .client
-                .batch_execute(&format!("BEGIN; {}", sql::limits(limit.duration)))
+            let client = &admin.client;
+            client
+                .batch_execute(&sql::begin_admin(limit.duration))
                 .await?;
-            let exists = admin
-                .client
+            let exists = client
                 .query_opt(sql::ROLE_EXISTS, &[&change.user])
                 .await?
                 .is_some();
+            let checked = exists
+                .then_some(change.user)
+                .into_iter()
+                .chain(change.act_as);
+            for role in checked {
+                let privileged = client
+                    .query_opt(
+                        sql::PRIVILEGED_MEMBERSHIP,
+                        &[&role, &sql::POWERFUL_ROLES.as_slice()],
+                    )
+                    .await?;
+                if let Some(row) = privileged {
+                    client.batch_execute("ROLLBACK").await?;
+                    return Ok(Err(RotationError::PrivilegedUser {
+                        user: sanitize(role),
+                        reason: privilege(&row, role),
+                    }));
+                }
+            }
             let mut statements = Vec::new();
             if let Some(((set, _), (create, _))) = prepared {
                 statements.push(if exists { set.clone() } else { create.clone() });
@@ -206,11 +226,11 @@ impl Server for Postgres {
             if let Some(base) = change.act_as {
                 statements.push(sql::act_as(change.user, base));
             }
-            statements.push("COMMIT".to_owned());
-            admin.client.batch_execute(&statements.join("; ")).await?;
-            Ok(!exists && prepared.is_some())
+            client.batch_execute(&statements.join("; ")).await?;
+            client.batch_execute("COMMIT").await?;
+            Ok(Ok(!exists && prepared.is_some()))
         })
-        .await
+        .await?
     }
 
     async fn drift(
@@ -229,5 +249,28 @@ impl Server for Postgres {
                 sanitize(base)
             )
         }))
+    }
+}
+
+/// Why a role found by [`sql::PRIVILEGED_MEMBERSHIP`] is off limits.
+fn privilege(row: &tokio_postgres::Row, checked: &str) -> String {
+    let found: String = row.get(0);
+    let what = match (row.get(1), row.get(2), row.get(3), row.get(4)) {
+        (true, ..) => "a superuser",
+        (_, true, ..) => "able to create and alter roles",
+        (_, _, true, _) => "a replication role",
+        (_, _, _, true) => "exempt from row security",
+        _ if sql::POWERFUL_ROLES.contains(&found.as_str()) => {
+            "a role that reaches the server's files or programs"
+        }
+        _ => "the admin secret's own user",
+    };
+    if found == checked {
+        format!("it is {what}")
+    } else {
+        format!(
+            "it is a member of \"{}\", which is {what}",
+            sanitize(&found)
+        )
     }
 }

@@ -7,7 +7,38 @@ use rotation_core::Secret;
 /// Who we logged in as, and whose rights the session acts with.
 pub const WHO_AM_I: &str = "SELECT session_user::text, current_user::text";
 
-pub const ROLE_EXISTS: &str = "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1";
+/// Every object named with its schema: the admin may be logged in to a database whose owner
+/// set a search path of their own.
+pub const ROLE_EXISTS: &str =
+    "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) $1";
+
+/// Roles that reach the server's files or programs: as good as superuser.
+pub const POWERFUL_ROLES: [&str; 4] = [
+    "rds_superuser",
+    "pg_read_server_files",
+    "pg_write_server_files",
+    "pg_execute_server_program",
+];
+
+/// The role `$1` itself, else the first role it belongs to (directly or not), that can administer roles, bypass
+/// row security, replicate, reach the server's files, or is the admin user itself: a role no
+/// application team may have the admin change the password of, or let a clone act as.
+pub const PRIVILEGED_MEMBERSHIP: &str = "SELECT r.rolname::text, r.rolsuper, r.rolcreaterole, r.rolreplication, r.rolbypassrls \
+     FROM pg_catalog.pg_roles AS r \
+     WHERE pg_catalog.pg_has_role($1, r.oid, 'MEMBER') \
+       AND (r.rolsuper OR r.rolcreaterole OR r.rolreplication OR r.rolbypassrls \
+            OR r.rolname OPERATOR(pg_catalog.=) session_user \
+            OR r.rolname OPERATOR(pg_catalog.=) ANY ($2::text[])) \
+     ORDER BY r.rolname OPERATOR(pg_catalog.<>) $1, r.rolname LIMIT 1";
+
+/// Opens the admin's transaction: bounded (see [`limits`]), and with a search path that only
+/// the system catalogs and the session's own temporary objects are found in.
+pub fn begin_admin(limit: std::time::Duration) -> String {
+    format!(
+        "BEGIN; {}; SET LOCAL search_path = pg_catalog, pg_temp",
+        limits(limit)
+    )
+}
 
 /// Kept between the server's own bound and the client's, so that the server normally gives up
 /// first and says why (a lock, a slow statement) instead of the client guessing.

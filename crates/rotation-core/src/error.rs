@@ -89,6 +89,12 @@ pub enum RotationError {
         user_server: String,
     },
 
+    /// The admin secret's user was asked to change a user that is not an application's.
+    #[error(
+        "refusing to change user \"{user}\" with the admin secret's credentials: {reason}; alternating users are for application users"
+    )]
+    PrivilegedUser { user: String, reason: String },
+
     #[error("{detail}")]
     Server { kind: FailureKind, detail: String },
 
@@ -127,6 +133,7 @@ impl RotationError {
             Self::PendingMismatch { .. } => "PendingMismatch",
             Self::AdminSecret { .. } => "AdminSecretUnusable",
             Self::AdminHostMismatch { .. } => "AdminHostMismatch",
+            Self::PrivilegedUser { .. } => "PrivilegedUser",
             Self::Server { kind, .. } => kind.error_type(),
             Self::NoWorkingCredentials { .. } => "NoWorkingCredentials",
             Self::SecretsManager { .. } => "SecretsManagerError",

@@ -205,8 +205,9 @@ impl<S: Server> LoginEngine<S> {
                 return Ok(Applied::AlreadyInPlace);
             }
         }
+        let targets = [pending.username.as_str(), base];
         let mut admin = self
-            .admin_session(ctx, admin_secret, pending, bound)
+            .admin_session(ctx, admin_secret, pending, &targets, bound)
             .await?;
         if S::DRIFT_NEEDS_ADMIN
             && let Some(session) = pending_session.as_mut()
@@ -250,12 +251,16 @@ impl<S: Server> LoginEngine<S> {
         Ok(drift)
     }
 
-    /// A session as the admin secret's user, on the only server the admin side allows.
+    /// A session as the admin secret's user, on the only server the admin side allows, to
+    /// act on the users `targets`. The user names come from the user secret: the admin never
+    /// acts on itself (the application team would read its new password), and the engine
+    /// refuses other privileged users when it applies a change.
     async fn admin_session(
         &self,
         ctx: &StepContext<'_>,
         admin_secret: &str,
         user: &UserSecret<S::Endpoint>,
+        targets: &[&str],
         bound: Bound,
     ) -> Result<S::Session, RotationError> {
         let AdminAccess {
@@ -270,6 +275,12 @@ impl<S: Server> LoginEngine<S> {
             &user.endpoint,
         )
         .await?;
+        if let Some(target) = targets.iter().find(|t| **t == username) {
+            return Err(RotationError::PrivilegedUser {
+                user: sanitize(target),
+                reason: "it is the admin secret's own user".into(),
+            });
+        }
         self.server
             .login(&endpoint, Credentials::admin(&username, &password), bound)
             .await
@@ -365,7 +376,7 @@ impl<S: Server> Engine for LoginEngine<S> {
             if base != pending.username {
                 let mut admin = match S::DRIFT_NEEDS_ADMIN {
                     true => Some(
-                        self.admin_session(ctx, &admin_secret, &pending, bound)
+                        self.admin_session(ctx, &admin_secret, &pending, &[], bound)
                             .await?,
                     ),
                     false => None,

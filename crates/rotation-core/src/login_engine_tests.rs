@@ -488,6 +488,33 @@ async fn alternating_users_repair_a_clone_that_logs_in_but_does_not_act_as_the_o
 }
 
 #[tokio::test]
+async fn the_admin_never_sets_its_own_password_for_a_user_secret() {
+    let store = InMemorySecretStore::new();
+    let engine = alternating(
+        &store,
+        json!({"host": "db", "port": 5432, "username": "dba", "password": "admin-pw"}),
+        toy_with_admin(),
+    );
+    // The pending user of "dba_clone" is "dba": the admin secret's own user.
+    let (rotator, token) = begun(
+        store,
+        engine,
+        &user_secret(json!({"username": "dba_clone"})),
+    )
+    .await;
+    let err = rotator
+        .run(&event(Step::SetSecret, &token))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "PrivilegedUser", "{err}");
+    assert!(err.to_string().contains("admin secret's own user"), "{err}");
+    assert_eq!(
+        rotator.engine().server().password_of("dba").unwrap(),
+        "admin-pw"
+    );
+}
+
+#[tokio::test]
 async fn test_secret_fails_on_a_server_that_accepts_any_password() {
     let store = InMemorySecretStore::new();
     let server = ToyServer {

@@ -224,7 +224,10 @@ pub trait Server: Send + Sync + 'static {
     ) -> Result<(), RotationError>;
 
     /// The admin user applies `change`; answers whether the user had to be created. Must be
-    /// safe to repeat, and should leave either all of the change or none of it.
+    /// safe to repeat, and should leave either all of the change or none of it. Must refuse
+    /// ([`RotationError::PrivilegedUser`]) when the user, or the one it is to act as, holds
+    /// more than an application user may (administration rights of any kind): their names
+    /// come from the user secret, which the application team may write.
     async fn apply_as_admin(
         &self,
         admin: &mut Self::Session,

@@ -43,6 +43,11 @@ impl StrategySetting {
     }
 
     /// The strategy for one secret, given its `masterarn` and the configured admin secret.
+    ///
+    /// Which admin secret is used is the deployer's choice, never the user secret's: whoever
+    /// writes the user secret could otherwise name any secret the function can read (another
+    /// team's) as its admin. `masterarn` only asks for alternating users, and must name the
+    /// secret in `ADMIN_SECRET_ARN`; the admin secret read is always that one.
     pub fn choose(
         self,
         secret_id: &str,
@@ -54,16 +59,64 @@ impl StrategySetting {
         };
         match (self, masterarn, configured_admin) {
             (Self::SingleUser, _, _) | (Self::Auto, None, _) => Ok(Strategy::SingleUser),
-            (Self::Auto, Some(admin), _) | (Self::AlternatingUsers, Some(admin), _) => {
-                Ok(alternating(admin))
+            (Self::Auto | Self::AlternatingUsers, Some(named), Some(admin)) => {
+                if same_secret(named, admin) {
+                    Ok(alternating(admin))
+                } else {
+                    Err(RotationError::AdminSecret {
+                        secret: sanitize(named),
+                        reason: format!(
+                            "secret {} names it as its \"{MASTERARN_KEY}\", but this function's admin secret (ADMIN_SECRET_ARN) is another one; a user secret may not choose its admin",
+                            sanitize(secret_id)
+                        ),
+                    })
+                }
+            }
+            (Self::Auto | Self::AlternatingUsers, Some(named), None) => {
+                Err(RotationError::AdminSecret {
+                    secret: sanitize(named),
+                    reason: format!(
+                        "secret {} names it as its \"{MASTERARN_KEY}\", but this function has no ADMIN_SECRET_ARN; set it to this admin secret's ARN to allow alternating users with it (a user secret may not choose its admin)",
+                        sanitize(secret_id)
+                    ),
+                })
             }
             (Self::AlternatingUsers, None, Some(admin)) => Ok(alternating(admin)),
             (Self::AlternatingUsers, None, None) => Err(RotationError::Config(format!(
-                "ROTATION_STRATEGY is alternating-users, but secret {} has no \"{MASTERARN_KEY}\" and ADMIN_SECRET_ARN is not set",
+                "ROTATION_STRATEGY is alternating-users, but ADMIN_SECRET_ARN is not set (secret {})",
                 sanitize(secret_id)
             ))),
         }
     }
+}
+
+/// Whether two references name the same secret: equal, or the same ARN with and without the
+/// six characters Secrets Manager appends, or an ARN and the name it ends in.
+fn same_secret(a: &str, b: &str) -> bool {
+    fn name(reference: &str) -> &str {
+        let Some((_, name)) = reference.split_once(":secret:") else {
+            return reference;
+        };
+        match name.rsplit_once('-') {
+            Some((base, suffix))
+                if suffix.len() == 6 && suffix.chars().all(|c| c.is_ascii_alphanumeric()) =>
+            {
+                base
+            }
+            _ => name,
+        }
+    }
+    fn arn_prefix(reference: &str) -> Option<&str> {
+        reference.split_once(":secret:").map(|(prefix, _)| prefix)
+    }
+    if a == b {
+        return true;
+    }
+    let same_account = match (arn_prefix(a), arn_prefix(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => true,
+    };
+    same_account && name(a) == name(b)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,7 +187,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_a_named_admin_secret_enables_alternating_users() {
+    fn only_the_configured_admin_secret_enables_alternating_users() {
         use StrategySetting::*;
         let alt = |a: &str| Strategy::AlternatingUsers {
             admin_secret: a.into(),
@@ -143,19 +196,44 @@ mod tests {
             Auto.choose("s", None, Some("env-admin")).unwrap(),
             Strategy::SingleUser
         );
-        assert_eq!(Auto.choose("s", Some("m"), None).unwrap(), alt("m"));
+        assert_eq!(Auto.choose("s", Some("m"), Some("m")).unwrap(), alt("m"));
         assert_eq!(
             SingleUser.choose("s", Some("m"), Some("e")).unwrap(),
             Strategy::SingleUser
         );
         assert_eq!(
-            AlternatingUsers.choose("s", Some("m"), Some("e")).unwrap(),
-            alt("m")
-        );
-        assert_eq!(
             AlternatingUsers.choose("s", None, Some("e")).unwrap(),
             alt("e")
         );
+        // The admin secret read is always the configured one.
+        let arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:db/admin-AbC123";
+        for named in [
+            arn,
+            "arn:aws:secretsmanager:eu-west-1:111122223333:secret:db/admin",
+            "db/admin",
+        ] {
+            assert_eq!(
+                Auto.choose("s", Some(named), Some(arn)).unwrap(),
+                alt(arn),
+                "{named}"
+            );
+        }
+        // A user secret naming another secret, or any secret when none is configured.
+        for (named, configured) in [
+            ("team-b/app", Some(arn)),
+            (
+                "arn:aws:secretsmanager:eu-west-1:444455556666:secret:db/admin-AbC123",
+                Some(arn),
+            ),
+            ("db/admin-x", Some("db/admin")),
+            ("db/admin", None),
+        ] {
+            for setting in [Auto, AlternatingUsers] {
+                let err = setting.choose("s", Some(named), configured).unwrap_err();
+                assert_eq!(err.error_type(), "AdminSecretUnusable", "{named}");
+                assert!(err.to_string().contains("ADMIN_SECRET_ARN"), "{err}");
+            }
+        }
         let err = AlternatingUsers.choose("s", None, None).unwrap_err();
         assert_eq!(err.error_type(), "ConfigurationError");
         assert!(err.to_string().contains("ADMIN_SECRET_ARN"));
