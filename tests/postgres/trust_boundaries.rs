@@ -255,6 +255,33 @@ async fn a_user_secret_may_name_the_reader_endpoint_of_the_master_secret_s_clust
     f.rotate().await;
     let current = f.value(AWSCURRENT).await;
     assert_eq!(current["username"], format!("{}_clone", f.user));
+
+    // A server that is none of the cluster's endpoints (same address, another port: the
+    // attacker's) is refused before any admin login, the error listing what is allowed.
+    let attacker = attacker_postgres();
+    let user = unique("app");
+    attacker.create_role(&user, "app-initial-pw").await;
+    let mut secret = attacker.secret(&user, "app-initial-pw");
+    secret["masterarn"] = master.clone().into();
+    let g = Fixture::existing(
+        attacker,
+        &user,
+        "app-initial-pw",
+        secret,
+        rds_engine(&master).await,
+    )
+    .await;
+    let token = g.begin().await;
+    g.assert_rejected(
+        Step::SetSecret,
+        &token,
+        "AdminHostMismatch",
+        &format!(
+            "localhost:{0} or 127.0.0.1:{0} (DB cluster arn:",
+            tls_postgres().port
+        ),
+    )
+    .await;
 }
 
 // ---- the user secret names users; it may not name the admin's or a privileged one ----
