@@ -343,16 +343,24 @@ fn toy_with_admin() -> ToyServer {
         .with_user("dba", "admin-pw")
 }
 
-#[tokio::test]
-async fn admin_credentials_never_go_where_only_the_user_secret_points() {
-    // The user secret points at another server than the admin secret's own.
+/// An alternating-users rotation, begun, of a user secret with `extra` keys; the admin secret
+/// names its own server, db:5432.
+async fn alternating_rotation(
+    extra: Value,
+) -> (Rotator<InMemorySecretStore, LoginEngine<ToyServer>>, String) {
     let store = InMemorySecretStore::new();
     let engine = alternating(
         &store,
         json!({"host": "db", "port": 5432, "username": "dba", "password": "admin-pw"}),
         toy_with_admin(),
     );
-    let (rotator, token) = begun(store, engine, &user_secret(json!({"host": "evil"}))).await;
+    begun(store, engine, &user_secret(extra)).await
+}
+
+#[tokio::test]
+async fn admin_credentials_never_go_where_only_the_user_secret_points() {
+    // The user secret points at another server than the admin secret's own.
+    let (rotator, token) = alternating_rotation(json!({"host": "evil"})).await;
     let err = rotator
         .run(&event(Step::SetSecret, &token))
         .await
@@ -456,13 +464,7 @@ async fn an_rds_managed_admin_secret_logs_in_at_the_writer_of_its_cluster() {
 
 #[tokio::test]
 async fn alternating_users_repair_a_clone_that_logs_in_but_does_not_act_as_the_original() {
-    let store = InMemorySecretStore::new();
-    let engine = alternating(
-        &store,
-        json!({"host": "db", "port": 5432, "username": "dba", "password": "admin-pw"}),
-        toy_with_admin(),
-    );
-    let (rotator, token) = begun(store, engine, &user_secret(json!({}))).await;
+    let (rotator, token) = alternating_rotation(json!({})).await;
     // A crash after the clone was created and before it was made to act as the original.
     let server = rotator.engine().server();
     server.users.lock().unwrap().insert(
@@ -489,19 +491,8 @@ async fn alternating_users_repair_a_clone_that_logs_in_but_does_not_act_as_the_o
 
 #[tokio::test]
 async fn the_admin_never_sets_its_own_password_for_a_user_secret() {
-    let store = InMemorySecretStore::new();
-    let engine = alternating(
-        &store,
-        json!({"host": "db", "port": 5432, "username": "dba", "password": "admin-pw"}),
-        toy_with_admin(),
-    );
     // The pending user of "dba_clone" is "dba": the admin secret's own user.
-    let (rotator, token) = begun(
-        store,
-        engine,
-        &user_secret(json!({"username": "dba_clone"})),
-    )
-    .await;
+    let (rotator, token) = alternating_rotation(json!({"username": "dba_clone"})).await;
     let err = rotator
         .run(&event(Step::SetSecret, &token))
         .await
