@@ -164,7 +164,7 @@ impl Login<'_> {
                             // Declined, not failed: the server answered the TLS request
                             // with "no" and no handshake began.
                             let declined = !started.load(Ordering::SeqCst)
-                                && e.to_string().contains("does not support TLS");
+                                && error_text(&e, []).contains("does not support TLS");
                             if declined {
                                 Refusal::NoTls(e)
                             } else {
