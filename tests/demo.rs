@@ -49,7 +49,9 @@ fn postgres_step(step: Step) -> &'static str {
         Step::SetSecret => {
             "logged in with AWSCURRENT and ran ALTER ROLE with a SCRAM verifier (no plaintext sent)"
         }
-        Step::TestSecret => "logged in with the AWSPENDING password and ran a query",
+        Step::TestSecret => {
+            "logged in with the AWSPENDING password, ran a query, and saw a wrong password refused"
+        }
         Step::FinishSecret => "moved AWSCURRENT to the new version",
     }
 }
