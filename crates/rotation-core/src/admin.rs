@@ -14,7 +14,7 @@ use crate::error::RotationError;
 use crate::login_secret::LoginSecret;
 use crate::rds::{DatabaseDirectory, RDS_CLUSTER_TAG, RDS_INSTANCE_TAG, RdsResource};
 use crate::redact::{Secret, sanitize};
-use crate::server::{Endpoint, EndpointError, Server};
+use crate::server::{Endpoint, Server};
 use crate::store::{AWSCURRENT, StoreError};
 
 /// Admin credentials, and where they may go.
@@ -37,10 +37,6 @@ pub async fn locate_admin<S: Server>(
         secret: sanitize(admin_secret),
         reason,
     };
-    let endpoint_error = |e: EndpointError| match e {
-        EndpointError::Malformed(reason) => unusable(reason),
-        EndpointError::Config(message) => RotationError::Config(message),
-    };
     let value = fetch_admin_secret(ctx, admin_secret).await?;
     let admin = LoginSecret::from_json(&value).map_err(unusable)?;
     let mismatch = |admin_server: String| RotationError::AdminHostMismatch {
@@ -48,68 +44,68 @@ pub async fn locate_admin<S: Server>(
         admin_server: sanitize(&admin_server),
         user_server: sanitize(&user.address()),
     };
-
-    if let Some(endpoint) = server
-        .admin_endpoint(&admin, user)
-        .map_err(endpoint_error)?
-    {
-        if !user.is_at(endpoint.host(), endpoint.port()) {
-            return Err(mismatch(endpoint.address()));
-        }
-        info!(server = %sanitize(&endpoint.address()), "the admin secret names its server");
-        return Ok(AdminAccess {
-            username: admin.username.clone(),
-            password: admin.password.clone(),
-            endpoint,
-        });
-    }
-
-    let Some(directory) = directory else {
-        return Err(unusable(format!(
-            "it names no server (\"{}\"); admin credentials go only to a server the admin side names, never to the host of a user secret",
-            S::ADMIN_SERVER_KEY
-        )));
-    };
-    let tags = ctx
-        .store
-        .describe(admin_secret)
-        .await
-        .map_err(|e| {
-            unusable(format!(
-                "it names no server (\"{}\"), and reading its tags to find the RDS database it belongs to failed (the function needs secretsmanager:DescribeSecret on it): {e}",
-                S::ADMIN_SERVER_KEY
-            ))
-        })?
-        .tags;
-    let Some(resource) = RdsResource::from_tags(&tags) else {
-        return Err(unusable(format!(
-            "it names no server (\"{}\") and is not a master secret that RDS manages (no {RDS_INSTANCE_TAG} or {RDS_CLUSTER_TAG} tag); admin credentials go only to a server the admin side names, never to the host of a user secret",
-            S::ADMIN_SERVER_KEY
-        )));
-    };
-    let what = format!("{} {}", resource.kind(), sanitize(resource.arn()));
-    let endpoints = directory.endpoints(&resource).await.map_err(|e| {
+    let names_no_server = |why: &str| {
         unusable(format!(
-            "looking up RDS {what} failed (the function needs rds:DescribeDBInstances and rds:DescribeDBClusters): {}",
-            sanitize(&e)
+            "it names no server (\"{}\"){why}; admin credentials go only to a server the admin side names, never to the host of a user secret",
+            S::ADMIN_SERVER_KEY
         ))
-    })?;
-    if !endpoints.all().any(|a| user.is_at(&a.host, a.port)) {
-        let listed: Vec<String> = endpoints
-            .all()
-            .map(|a| format!("{}:{}", a.host, a.port))
-            .collect();
-        return Err(mismatch(format!("{} ({what})", listed.join(" or "))));
-    }
-    let endpoint = server
-        .located_admin_endpoint(
-            &admin,
-            &endpoints.primary.host,
-            endpoints.primary.port,
-            user,
-        )
-        .map_err(endpoint_error)?;
-    info!(server = %sanitize(&endpoint.address()), rds = %what, "the admin secret's server comes from RDS");
+    };
+
+    let endpoint = match server
+        .admin_endpoint(&admin, user)
+        .map_err(|e| e.into_error(unusable))?
+    {
+        Some(endpoint) => {
+            if !user.is_at(endpoint.host(), endpoint.port()) {
+                return Err(mismatch(endpoint.address()));
+            }
+            info!(server = %sanitize(&endpoint.address()), "the admin secret names its server");
+            endpoint
+        }
+        None => {
+            let directory = directory.ok_or_else(|| names_no_server(""))?;
+            let tags = ctx
+                .store
+                .describe(admin_secret)
+                .await
+                .map_err(|e| {
+                    unusable(format!(
+                        "it names no server (\"{}\"), and reading its tags to find the RDS database it belongs to failed (the function needs secretsmanager:DescribeSecret on it): {e}",
+                        S::ADMIN_SERVER_KEY
+                    ))
+                })?
+                .tags;
+            let resource = RdsResource::from_tags(&tags).ok_or_else(|| {
+                names_no_server(&format!(
+                    " and is not a master secret that RDS manages (no {RDS_INSTANCE_TAG} or {RDS_CLUSTER_TAG} tag)"
+                ))
+            })?;
+            let what = format!("{} {}", resource.kind(), sanitize(resource.arn()));
+            let endpoints = directory.endpoints(&resource).await.map_err(|e| {
+                unusable(format!(
+                    "looking up RDS {what} failed (the function needs rds:DescribeDBInstances and rds:DescribeDBClusters): {}",
+                    sanitize(&e)
+                ))
+            })?;
+            if !endpoints.all().any(|a| user.is_at(&a.host, a.port)) {
+                let listed: Vec<String> = endpoints
+                    .all()
+                    .map(|a| format!("{}:{}", a.host, a.port))
+                    .collect();
+                return Err(mismatch(format!("{} ({what})", listed.join(" or "))));
+            }
+            let endpoint = server
+                .located_admin_endpoint(
+                    &admin,
+                    &endpoints.primary.host,
+                    endpoints.primary.port,
+                    user,
+                )
+                .map_err(|e| e.into_error(unusable))?;
+            info!(server = %sanitize(&endpoint.address()), rds = %what, "the admin secret's server comes from RDS");
+            endpoint
+        }
+    };
     Ok(AdminAccess {
         username: admin.username.clone(),
         password: admin.password.clone(),

@@ -16,7 +16,7 @@ use crate::login_secret::LoginSecret;
 use crate::password::PasswordPolicy;
 use crate::rds::DatabaseDirectory;
 use crate::redact::{Secret, sanitize, scrub};
-use crate::server::{Credentials, Endpoint, EndpointError, Server, UserChange};
+use crate::server::{Credentials, Endpoint, Server, UserChange};
 use crate::settings::LoginSettings;
 use crate::store::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use crate::strategy::{Strategy, base_username, usable_previous};
@@ -62,10 +62,6 @@ impl<S: Server> LoginEngine<S> {
         &self.server
     }
 
-    pub fn settings(&self) -> &LoginSettings {
-        &self.settings
-    }
-
     /// Parses the value stored under `stage`.
     pub fn parse(
         &self,
@@ -75,10 +71,10 @@ impl<S: Server> LoginEngine<S> {
     ) -> Result<UserSecret<S::Endpoint>, RotationError> {
         let login = LoginSecret::parse(ctx, stage, value)?;
         login.check_engine(ctx, S::ENGINES)?;
-        let endpoint = self.server.endpoint(&login).map_err(|e| match e {
-            EndpointError::Malformed(reason) => ctx.malformed(stage, reason),
-            EndpointError::Config(message) => RotationError::Config(message),
-        })?;
+        let endpoint = self
+            .server
+            .endpoint(&login)
+            .map_err(|e| e.into_error(|reason| ctx.malformed(stage, reason)))?;
         Ok(UserSecret { login, endpoint })
     }
 
@@ -195,30 +191,35 @@ impl<S: Server> LoginEngine<S> {
             Err(f) if f.refused_password() => None,
             Err(f) => return Err(f.into()),
         };
+        let targets = [pending.username.as_str(), base];
+        let mut admin = None;
         if let Some(session) = pending_session.as_mut() {
             if !clone {
                 info!(user = %sanitize(&pending.username), "the pending user already logs in; nothing to change");
                 return Ok(Applied::AlreadyInPlace);
             }
-            if !S::DRIFT_NEEDS_ADMIN && self.drift(session, base, None, bound).await?.is_none() {
+            if S::DRIFT_NEEDS_ADMIN {
+                admin = Some(
+                    self.admin_session(ctx, admin_secret, pending, &targets, bound)
+                        .await?,
+                );
+            }
+            if self
+                .drift(session, base, admin.as_mut(), bound)
+                .await?
+                .is_none()
+            {
                 info!(user = %sanitize(&pending.username), "the pending user already logs in and acts as {}; nothing to change", sanitize(base));
                 return Ok(Applied::AlreadyInPlace);
             }
         }
-        let targets = [pending.username.as_str(), base];
-        let mut admin = self
-            .admin_session(ctx, admin_secret, pending, &targets, bound)
-            .await?;
-        if S::DRIFT_NEEDS_ADMIN
-            && let Some(session) = pending_session.as_mut()
-            && self
-                .drift(session, base, Some(&mut admin), bound)
-                .await?
-                .is_none()
-        {
-            info!(user = %sanitize(&pending.username), "the pending user already logs in and acts as {}; nothing to change", sanitize(base));
-            return Ok(Applied::AlreadyInPlace);
-        }
+        let mut admin = match admin {
+            Some(admin) => admin,
+            None => {
+                self.admin_session(ctx, admin_secret, pending, &targets, bound)
+                    .await?
+            }
+        };
         let change = UserChange {
             user: &pending.username,
             password: pending_session.is_none().then_some(&pending.password),

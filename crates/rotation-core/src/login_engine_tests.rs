@@ -12,7 +12,7 @@ use super::*;
 use crate::deadline::{Bound, Deadline};
 use crate::error::FailureKind;
 use crate::rds::{RDS_CLUSTER_TAG, RdsAddress, RdsEndpoints, RdsResource};
-use crate::server::{Identity, LoginFailure, LoginRole};
+use crate::server::{EndpointError, Identity, LoginFailure, LoginRole};
 use crate::{InMemorySecretStore, Rotator, Step, StrategyConfig, StrategySetting};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

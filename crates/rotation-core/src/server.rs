@@ -48,6 +48,17 @@ pub enum EndpointError {
     Config(String),
 }
 
+impl EndpointError {
+    /// The rotation error: `malformed` names whose secret is wrong; a contradiction with the
+    /// function's settings is a configuration error whoever wrote the secret.
+    pub fn into_error(self, malformed: impl FnOnce(String) -> RotationError) -> RotationError {
+        match self {
+            Self::Malformed(reason) => malformed(reason),
+            Self::Config(message) => RotationError::Config(message),
+        }
+    }
+}
+
 impl From<String> for EndpointError {
     fn from(reason: String) -> Self {
         Self::Malformed(reason)
