@@ -10,7 +10,6 @@ pub const WHO_AM_I: &str = "SHOW CURRENT USER YIELD user RETURN user";
 /// A user changing its own password: the server checks `$old` itself.
 pub const CHANGE_OWN_PASSWORD: &str = "ALTER CURRENT USER SET PASSWORD FROM $old TO $new";
 
-pub const USER_EXISTS: &str = "SHOW USERS YIELD user WHERE user = $user RETURN user";
 pub const CREATE_USER: &str = "CREATE USER $user SET PASSWORD $password CHANGE NOT REQUIRED";
 pub const SET_USER_PASSWORD: &str = "ALTER USER $user SET PASSWORD $password CHANGE NOT REQUIRED";
 

@@ -39,12 +39,13 @@ pub fn settings_from_env() -> Result<LoginSettings, RotationError> {
 pub struct Neo4j;
 
 impl Neo4j {
-    async fn roles_of(
+    /// `user`'s roles as `SHOW USERS` lists them; `None` when there is no such user.
+    async fn user_roles(
         &self,
         admin: &Session,
         user: &str,
         bound: Bound,
-    ) -> Result<Roles, RotationError> {
+    ) -> Result<Option<Roles>, RotationError> {
         let listed: Vec<Option<Vec<String>>> = admin
             .column(
                 cypher::SYSTEM_DATABASE,
@@ -54,7 +55,7 @@ impl Neo4j {
                 bound,
             )
             .await?;
-        Ok(roles(listed.into_iter().next().flatten()))
+        Ok(listed.into_iter().next().map(roles))
     }
 
     async fn role_changes(
@@ -65,8 +66,8 @@ impl Neo4j {
         bound: Bound,
     ) -> Result<RoleChanges, RotationError> {
         Ok(RoleChanges::between(
-            &self.roles_of(admin, base, bound).await?,
-            &self.roles_of(admin, clone, bound).await?,
+            &self.user_roles(admin, base, bound).await?.flatten(),
+            &self.user_roles(admin, clone, bound).await?.flatten(),
         ))
     }
 }
@@ -157,19 +158,20 @@ impl Server for Neo4j {
         bound: Bound,
     ) -> Result<bool, RotationError> {
         let user = change.user;
-        let exists = !admin
-            .column::<String>(
-                cypher::SYSTEM_DATABASE,
-                query(cypher::USER_EXISTS).param("user", user),
-                "user",
-                "looking up the user",
-                bound,
-            )
-            .await?
-            .is_empty();
-        let checked = exists.then_some(user).into_iter().chain(change.act_as);
-        for name in checked {
-            let roles = self.roles_of(admin, name, bound).await?;
+        // One read per user serves the existence check, the privilege check and the roles
+        // to copy.
+        let user_roles = self.user_roles(admin, user, bound).await?;
+        let exists = user_roles.is_some();
+        let base_roles = match change.act_as {
+            Some(base) => Some((base, self.user_roles(admin, base, bound).await?.flatten())),
+            None => None,
+        };
+        let checked = user_roles
+            .as_ref()
+            .map(|roles| (user, roles))
+            .into_iter()
+            .chain(base_roles.as_ref().map(|(base, roles)| (*base, roles)));
+        for (name, roles) in checked {
             if let Some(role) = roles
                 .iter()
                 .flatten()
@@ -199,8 +201,9 @@ impl Server for Neo4j {
         }
         // Re-asserted on every call, not only at creation: a crash after CREATE USER, or a
         // role granted to the original since, is put right by the next setSecret.
-        if let Some(base) = change.act_as {
-            let roles = self.role_changes(admin, user, base, bound).await?;
+        if let Some((_, base_roles)) = &base_roles {
+            // A user just created holds no role yet.
+            let roles = RoleChanges::between(base_roles, &user_roles.flatten());
             for (statement, role, what) in roles
                 .grant
                 .iter()

@@ -136,7 +136,7 @@ impl Login<'_> {
             .application_name("secrets-manager-rotation");
         let connecting = async {
             let (socket, address) = open(&self.endpoint.host, self.endpoint.port).await?;
-            let session = match transport {
+            let client = match transport {
                 Transport::Plain => {
                     config.ssl_mode(SslMode::Disable);
                     let (client, connection) = config
@@ -144,7 +144,7 @@ impl Login<'_> {
                         .await
                         .map_err(Refusal::Postgres)?;
                     tokio::spawn(connection);
-                    (client, false)
+                    client
                 }
                 Transport::Tls(verification) => {
                     let context = self
@@ -172,10 +172,10 @@ impl Login<'_> {
                             }
                         })?;
                     tokio::spawn(connection);
-                    (client, true)
+                    client
                 }
             };
-            Ok::<_, Refusal>((session.0, address))
+            Ok::<_, Refusal>((client, address))
         };
         match tokio::time::timeout(limit.duration, connecting).await {
             Ok(Ok((client, address))) => Ok(PgSession {

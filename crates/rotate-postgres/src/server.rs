@@ -151,7 +151,8 @@ impl Server for Postgres {
         bound: Bound,
     ) -> Result<(), RotationError> {
         let session: &PgSession = session;
-        let (statement, verifier) = sql::set_password(username, new);
+        let verifier = sql::verifier(new);
+        let statement = sql::set_password(username, &verifier);
         let what = format!("changing the password of role \"{}\"", sanitize(username));
         self.run(session, bound, &what, &[old, new, &verifier], |limit| {
             let batch = format!("{}; {statement}", sql::limits(limit.duration));
@@ -174,20 +175,10 @@ impl Server for Postgres {
         if let Some(base) = change.act_as {
             what.push_str(&format!(" so that it acts as \"{}\"", sanitize(base)));
         }
-        let prepared = change.password.map(|pw| {
-            (
-                sql::set_password(change.user, pw),
-                sql::create_role(change.user, pw),
-            )
-        });
-        let mut secrets: Vec<&Secret> = Vec::new();
-        if let (Some(pw), Some(((_, set_verifier), (_, create_verifier)))) =
-            (change.password, &prepared)
-        {
-            secrets.extend([pw, set_verifier, create_verifier]);
-        }
+        let verifier = change.password.map(sql::verifier);
+        let secrets: Vec<&Secret> = change.password.into_iter().chain(&verifier).collect();
         let admin: &PgSession = admin;
-        let prepared = &prepared;
+        let verifier = &verifier;
         // One transaction: a crash part way leaves either no change or all of it. COMMIT is
         // sent only once the change came back within the bound; a change the client gave up
         // on is rolled back with the connection.
@@ -220,15 +211,19 @@ impl Server for Postgres {
                 }
             }
             let mut statements = Vec::new();
-            if let Some(((set, _), (create, _))) = prepared {
-                statements.push(if exists { set.clone() } else { create.clone() });
+            if let Some(verifier) = verifier {
+                statements.push(if exists {
+                    sql::set_password(change.user, verifier)
+                } else {
+                    sql::create_role(change.user, verifier)
+                });
             }
             if let Some(base) = change.act_as {
                 statements.push(sql::act_as(change.user, base));
             }
             client.batch_execute(&statements.join("; ")).await?;
             client.batch_execute("COMMIT").await?;
-            Ok(Ok(!exists && prepared.is_some()))
+            Ok(Ok(!exists && verifier.is_some()))
         })
         .await?
     }

@@ -58,34 +58,30 @@ pub fn limits(limit: std::time::Duration) -> String {
 }
 
 /// A SCRAM-SHA-256 verifier computed here. The server stores it as given, so the plaintext
-/// never reaches the server or its statement log.
-fn verifier(password: &Secret) -> Secret {
+/// never reaches the server or its statement log. Error text is scrubbed of it as of the
+/// password.
+pub fn verifier(password: &Secret) -> Secret {
     Secret::new(postgres_protocol::password::scram_sha_256(
         password.expose().as_bytes(),
     ))
 }
 
-/// Changes a role's password. Returns the statement and the verifier in it, so error text can
-/// be scrubbed of both.
-pub fn set_password(role: &str, password: &Secret) -> (String, Secret) {
-    let verifier = verifier(password);
-    let statement = format!(
+/// Changes a role's password to the one `verifier` was made from.
+pub fn set_password(role: &str, verifier: &Secret) -> String {
+    format!(
         "ALTER ROLE {} WITH PASSWORD {}",
         escape_identifier(role),
         escape_literal(verifier.expose())
-    );
-    (statement, verifier)
+    )
 }
 
-/// Creates a login role with a password.
-pub fn create_role(role: &str, password: &Secret) -> (String, Secret) {
-    let verifier = verifier(password);
-    let statement = format!(
+/// Creates a login role with the password `verifier` was made from.
+pub fn create_role(role: &str, verifier: &Secret) -> String {
+    format!(
         "CREATE ROLE {} WITH LOGIN PASSWORD {}",
         escape_identifier(role),
         escape_literal(verifier.expose())
-    );
-    (statement, verifier)
+    )
 }
 
 /// Makes `clone` act as `base` in every session: a member of `base` whose sessions start with
@@ -107,9 +103,10 @@ mod tests {
 
     #[test]
     fn quotes_the_role_and_sends_only_a_verifier() {
-        for (statement, verifier) in [
-            set_password("we\"ird user", &Secret::new("plain'text")),
-            create_role("we\"ird user", &Secret::new("plain'text")),
+        let verifier = verifier(&Secret::new("plain'text"));
+        for statement in [
+            set_password("we\"ird user", &verifier),
+            create_role("we\"ird user", &verifier),
         ] {
             assert!(
                 statement.contains("\"we\"\"ird user\" WITH "),

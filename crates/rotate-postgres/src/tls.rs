@@ -103,11 +103,6 @@ impl TlsPolicy {
     pub fn allows_plaintext(self) -> bool {
         matches!(self, Self::Disable | Self::Prefer | Self::Opportunistic)
     }
-
-    /// Whether the server's identity is checked (a man in the middle cannot pose as it).
-    pub fn verifies(self) -> bool {
-        matches!(self, Self::VerifyCa | Self::VerifyFull)
-    }
 }
 
 /// How much of the server's certificate is checked.
