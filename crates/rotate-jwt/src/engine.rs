@@ -6,7 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use rotation_core::{
-    AWSCURRENT, AWSPENDING, Applied, Engine, RotationError, Secret, StepContext, Versions, sanitize,
+    AWSCURRENT, AWSPENDING, Applied, Engine, RotationError, Secret, Step, StepContext, Versions,
+    sanitize,
 };
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -229,6 +230,12 @@ impl Engine for JwtEngine {
         ENGINE_NAME
     }
 
+    /// setSecret has no server to change; testSecret checks the pending key set against the
+    /// current one.
+    fn reads_current(&self, step: Step) -> bool {
+        step == Step::TestSecret
+    }
+
     fn build_pending(
         &self,
         ctx: &StepContext<'_>,
@@ -266,10 +273,15 @@ impl Engine for JwtEngine {
         Ok(Applied::NothingToChange)
     }
 
-    async fn verify(&self, ctx: &StepContext<'_>, pending: &Secret) -> Result<(), RotationError> {
+    async fn verify(
+        &self,
+        ctx: &StepContext<'_>,
+        versions: &Versions<'_>,
+    ) -> Result<(), RotationError> {
+        let pending = versions.pending;
         let parsed = self.parse(ctx, AWSPENDING, pending)?;
-        let current = ctx.current().await?;
-        let current_parsed = self.parse(ctx, AWSCURRENT, &current)?;
+        let current = versions.current(ctx)?;
+        let current_parsed = self.parse(ctx, AWSCURRENT, current)?;
         match (&current_parsed, parsed) {
             (KeySecret::Bare(form), KeySecret::Bare(_)) => {
                 let wanted = form.strengthened();
@@ -280,7 +292,7 @@ impl Engine for JwtEngine {
                         wanted.length
                     )));
                 }
-                if pending == &current {
+                if pending == current {
                     return Err(RotationError::TestFailed(
                         "the pending key is the current key".into(),
                     ));

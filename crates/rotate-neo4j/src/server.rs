@@ -81,10 +81,8 @@ impl Server for Neo4j {
     const ENGINES: &'static [&'static str] = &["neo4j"];
     const MAX_USERNAME_BYTES: usize = MAX_USERNAME_BYTES;
     const ADMIN_SERVER_KEY: &'static str = "uri";
-    /// Neo4j locks a user after a few failed logins in a row; a deliberate failure in every
-    /// testSecret would bring applications failing with the old password closer to it. A
-    /// server without authentication is caught anyway: it reports no user name.
-    const PROVES_WRONG_PASSWORD_REFUSED: bool = false;
+    // Bolt does not tell whether the password was checked; a server without authentication
+    // is caught anyway, as it reports no user name (testSecret compares it).
     const DRIFT_NEEDS_ADMIN: bool = true;
 
     fn endpoint(&self, secret: &LoginSecret) -> Result<Neo4jEndpoint, EndpointError> {

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 
 use crate::deadline::Deadline;
 use crate::error::RotationError;
+use crate::event::Step;
 use crate::redact::Secret;
 use crate::store::SecretStore;
 
@@ -51,15 +52,31 @@ impl<'a> StepContext<'a> {
     ) -> Result<Secret, RotationError> {
         self.fetch(stage, version)
             .await?
-            .ok_or_else(|| RotationError::MissingValue {
-                secret: crate::redact::sanitize(self.secret_id),
-                stage: stage.to_owned(),
-            })
+            .ok_or_else(|| self.missing(stage))
     }
 
     /// The AWSCURRENT value.
     pub async fn current(&self) -> Result<Secret, RotationError> {
         self.required(crate::store::AWSCURRENT, None).await
+    }
+
+    /// The AWSPREVIOUS value, read only by a step that finds it needs one. A missing or
+    /// unreadable AWSPREVIOUS only means one fewer credential to try, so it is `None` then.
+    pub async fn previous(&self) -> Option<Secret> {
+        self.fetch(crate::store::AWSPREVIOUS, None)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "ignoring AWSPREVIOUS");
+                None
+            })
+    }
+
+    /// The error for a stage with no value.
+    pub fn missing(&self, stage: &str) -> RotationError {
+        RotationError::MissingValue {
+            secret: crate::redact::sanitize(self.secret_id),
+            stage: stage.to_owned(),
+        }
     }
 
     /// The error for a stored value the engine cannot use.
@@ -72,13 +89,22 @@ impl<'a> StepContext<'a> {
     }
 }
 
-/// The values setSecret works from.
+/// The values setSecret and testSecret work from: the event's pending version, and AWSCURRENT
+/// when the engine reads it in that step ([`Engine::reads_current`]). AWSPREVIOUS is not
+/// among them: it matters only when a failed rotation already moved the server to a password
+/// AWSCURRENT no longer holds, so an engine reads it ([`StepContext::previous`]) only once the
+/// others are refused.
 pub struct Versions<'a> {
-    pub current: &'a Secret,
     pub pending: &'a Secret,
-    /// AWSPREVIOUS, when the secret has one; used when a failed rotation already moved the
-    /// server to a password that AWSCURRENT no longer holds.
-    pub previous: Option<&'a Secret>,
+    pub current: Option<&'a Secret>,
+}
+
+impl Versions<'_> {
+    /// The AWSCURRENT value, which the step must have asked for.
+    pub fn current(&self, ctx: &StepContext<'_>) -> Result<&Secret, RotationError> {
+        self.current
+            .ok_or_else(|| ctx.missing(crate::store::AWSCURRENT))
+    }
 }
 
 /// What setSecret found.
@@ -106,6 +132,12 @@ pub trait Engine: Send + Sync {
         current: &Secret,
     ) -> Result<Secret, RotationError>;
 
+    /// Whether `step` works from the AWSCURRENT value as well as the pending one (createSecret
+    /// always does); it is then read together with the pending value rather than after it.
+    fn reads_current(&self, step: Step) -> bool {
+        step == Step::SetSecret
+    }
+
     /// Makes the server accept the pending credentials. Called again after any failure,
     /// including one half way through, so it must first check whether the work is done.
     async fn apply(
@@ -115,5 +147,9 @@ pub trait Engine: Send + Sync {
     ) -> Result<Applied, RotationError>;
 
     /// Proves the pending credentials work. Must change nothing.
-    async fn verify(&self, ctx: &StepContext<'_>, pending: &Secret) -> Result<(), RotationError>;
+    async fn verify(
+        &self,
+        ctx: &StepContext<'_>,
+        versions: &Versions<'_>,
+    ) -> Result<(), RotationError>;
 }

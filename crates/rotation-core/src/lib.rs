@@ -21,6 +21,8 @@ mod login_secret;
 mod memory_store;
 mod password;
 mod rds;
+#[cfg(test)]
+mod recording_store;
 mod redact;
 mod rotator;
 mod server;

@@ -13,7 +13,6 @@ use crate::deadline::Bound;
 use crate::engine::{Applied, Engine, StepContext, Versions};
 use crate::error::RotationError;
 use crate::login_secret::LoginSecret;
-use crate::password::PasswordPolicy;
 use crate::rds::DatabaseDirectory;
 use crate::redact::{Secret, sanitize, scrub};
 use crate::server::{Credentials, Endpoint, Server, UserChange};
@@ -119,57 +118,95 @@ impl<S: Server> LoginEngine<S> {
     /// Single user: the user changes its own password, logging in with whichever stored
     /// password the server accepts. Current is tried first, so the usual rotation makes no
     /// failed login and a retry after a crash makes one (servers such as Neo4j lock a user
-    /// after a few failures in a row). Every password goes with the current value's transport.
+    /// after a few failures in a row). AWSPREVIOUS is read only when both are refused. Every
+    /// password goes with the current value's transport.
     async fn apply_single(
         &self,
         ctx: &StepContext<'_>,
         current: &UserSecret<S::Endpoint>,
         pending: &UserSecret<S::Endpoint>,
-        previous: Option<&UserSecret<S::Endpoint>>,
     ) -> Result<Applied, RotationError> {
         let bound = self.bound(ctx);
+        let mut refused = Vec::new();
         let mut candidates = vec![(AWSCURRENT, &current.password)];
         if pending.password != current.password {
             candidates.push((AWSPENDING, &pending.password));
         }
-        if let Some(previous) = previous.filter(|p| {
+        for (stage, password) in candidates {
+            if let Some(applied) = self
+                .attempt_single(current, pending, stage, password, bound, &mut refused)
+                .await?
+            {
+                return Ok(applied);
+            }
+        }
+        let previous = ctx.previous().await;
+        let previous = usable_previous(previous.as_ref(), |value| {
+            self.parse(ctx, AWSPREVIOUS, value)
+        });
+        let previous = previous.filter(|p| {
             p.username == current.username
                 && p.password != current.password
                 && p.password != pending.password
-        }) {
-            candidates.push((AWSPREVIOUS, &previous.password));
-        }
-        let mut refused = Vec::new();
-        for (stage, password) in candidates {
-            let who = Credentials::user(&current.username, password);
-            match self.server.login(&current.endpoint, who, bound).await {
-                Ok(_) if stage == AWSPENDING => {
-                    info!("the pending password already logs in; nothing to change");
-                    return Ok(Applied::AlreadyInPlace);
-                }
-                Ok(mut session) => {
-                    self.server
-                        .change_own_password(
-                            &mut session,
-                            &current.username,
-                            password,
-                            &pending.password,
-                            bound,
-                        )
-                        .await?;
-                    info!(logged_in_with = stage, user = %sanitize(&current.username), "set the pending password");
-                    return Ok(Applied::Changed);
-                }
-                // Only a refused password is worth trying the next one for; an unreachable
-                // server or a TLS failure will not change with another password, and each
-                // further attempt would only add another timeout (or extend a lockout).
-                Err(f) if f.refused_password() => refused.push(format!("{stage}: {}", f.detail)),
-                Err(f) => return Err(f.into()),
-            }
+        });
+        if let Some(previous) = previous
+            && let Some(applied) = self
+                .attempt_single(
+                    current,
+                    pending,
+                    AWSPREVIOUS,
+                    &previous.password,
+                    bound,
+                    &mut refused,
+                )
+                .await?
+        {
+            return Ok(applied);
         }
         Err(RotationError::NoWorkingCredentials {
             attempts: scrub(&refused.join("; "), [&pending.password]),
         })
+    }
+
+    /// One login as the single user with the password stored under `stage`: `None` when the
+    /// server refused it (the reason is added to `refused`).
+    async fn attempt_single(
+        &self,
+        current: &UserSecret<S::Endpoint>,
+        pending: &UserSecret<S::Endpoint>,
+        stage: &str,
+        password: &Secret,
+        bound: Bound,
+        refused: &mut Vec<String>,
+    ) -> Result<Option<Applied>, RotationError> {
+        let who = Credentials::user(&current.username, password);
+        match self.server.login(&current.endpoint, who, bound).await {
+            Ok(_) if stage == AWSPENDING => {
+                info!("the pending password already logs in; nothing to change");
+                Ok(Some(Applied::AlreadyInPlace))
+            }
+            Ok(mut session) => {
+                self.server
+                    .change_own_password(
+                        &mut session,
+                        &current.username,
+                        password,
+                        &pending.password,
+                        bound,
+                    )
+                    .await?;
+                info!(logged_in_with = stage, user = %sanitize(&current.username), "set the pending password");
+                Ok(Some(Applied::Changed))
+            }
+            // Only a refused password is worth trying the next one for; an unreachable
+            // server or a TLS failure will not change with another password, and each
+            // further attempt would only add another timeout (or extend a lockout).
+            Err(f) if f.refused_password() => {
+                refused.push(format!("{stage}: {}", f.detail));
+                Ok(None)
+            }
+            Err(f) => Err(f.into()),
+        }
     }
 
     /// Alternating users: the admin secret's user creates the user not in use or sets its
@@ -290,27 +327,6 @@ impl<S: Server> LoginEngine<S> {
                 detail: format!("with the admin secret's credentials: {}", f.detail),
             })
     }
-
-    /// A server that lets anyone in would make every login "work"; testSecret must not pass
-    /// there. A random password that nobody holds has to be refused.
-    async fn ensure_wrong_password_refused(
-        &self,
-        pending: &UserSecret<S::Endpoint>,
-        bound: Bound,
-    ) -> Result<(), RotationError> {
-        let wrong = PasswordPolicy::defaults("").generate()?;
-        let who = Credentials::user(&pending.username, &wrong);
-        match self.server.login(&pending.endpoint, who, bound).await {
-            Err(f) if f.refused_password() => Ok(()),
-            Err(f) => Err(f.into()),
-            Ok(_) => Err(RotationError::TestFailed(format!(
-                "{} at {} let user \"{}\" log in with a random wrong password, so it does not check this user's password (trust authentication?); no rotation can prove a password works there",
-                S::NAME,
-                sanitize(&pending.endpoint.address()),
-                sanitize(&pending.username)
-            ))),
-        }
-    }
 }
 
 #[async_trait]
@@ -339,31 +355,39 @@ impl<S: Server> Engine for LoginEngine<S> {
         ctx: &StepContext<'_>,
         versions: &Versions<'_>,
     ) -> Result<Applied, RotationError> {
-        let current = self.parse(ctx, AWSCURRENT, versions.current)?;
+        let current = self.parse(ctx, AWSCURRENT, versions.current(ctx)?)?;
         let pending = self.parse(ctx, AWSPENDING, versions.pending)?;
         let strategy = self.strategy(ctx, &current)?;
         let expected_user =
             strategy.pending_username(ctx, &current.username, S::MAX_USERNAME_BYTES)?;
         Self::ensure_expected_target(ctx, &current, &pending, &expected_user)?;
         match strategy {
-            Strategy::SingleUser => {
-                let previous = usable_previous(versions.previous, |value| {
-                    self.parse(ctx, AWSPREVIOUS, value)
-                });
-                self.apply_single(ctx, &current, &pending, previous.as_ref())
-                    .await
-            }
+            Strategy::SingleUser => self.apply_single(ctx, &current, &pending).await,
             Strategy::AlternatingUsers { admin_secret } => {
                 self.apply_alternating(ctx, &admin_secret, &pending).await
             }
         }
     }
 
-    async fn verify(&self, ctx: &StepContext<'_>, pending: &Secret) -> Result<(), RotationError> {
-        let pending = self.parse(ctx, AWSPENDING, pending)?;
+    async fn verify(
+        &self,
+        ctx: &StepContext<'_>,
+        versions: &Versions<'_>,
+    ) -> Result<(), RotationError> {
+        let pending = self.parse(ctx, AWSPENDING, versions.pending)?;
         let bound = self.bound(ctx);
         let who = Credentials::user(&pending.username, &pending.password);
         let mut session = self.server.login(&pending.endpoint, who, bound).await?;
+        // A server that lets the user in without asking for a password (trust, peer or
+        // certificate authentication) would pass any password: the login proves nothing.
+        if self.server.password_checked(&session) == Some(false) {
+            return Err(RotationError::TestFailed(format!(
+                "{} at {} let user \"{}\" in without asking for a password (trust authentication?), so no password can be proved to work there",
+                S::NAME,
+                sanitize(&pending.endpoint.address()),
+                sanitize(&pending.username)
+            )));
+        }
         let identity = self.server.identity(&mut session, bound).await?;
         if identity.user != pending.username {
             return Err(RotationError::TestFailed(format!(
@@ -392,9 +416,6 @@ impl<S: Server> Engine for LoginEngine<S> {
                     )));
                 }
             }
-        }
-        if S::PROVES_WRONG_PASSWORD_REFUSED {
-            self.ensure_wrong_password_refused(&pending, bound).await?;
         }
         info!(user = %sanitize(&identity.user), acting_as = %sanitize(&identity.acting_as), "the pending password logs in");
         Ok(())

@@ -12,6 +12,7 @@ use super::*;
 use crate::deadline::{Bound, Deadline};
 use crate::error::FailureKind;
 use crate::rds::{RDS_CLUSTER_TAG, RdsAddress, RdsEndpoints, RdsResource};
+use crate::recording_store::RecordingStore;
 use crate::server::{EndpointError, Identity, LoginFailure, LoginRole};
 use crate::{InMemorySecretStore, Rotator, Step, StrategyConfig, StrategySetting};
 
@@ -46,6 +47,7 @@ struct Attempt {
     user: String,
     role: LoginRole,
     tls: bool,
+    accepted: bool,
 }
 
 #[derive(Default)]
@@ -59,6 +61,7 @@ struct ToyServer {
 
 struct ToySession {
     user: String,
+    password_checked: bool,
 }
 
 impl ToyServer {
@@ -130,17 +133,19 @@ impl Server for ToyServer {
         bound
             .limit()
             .map_err(|e| LoginFailure::new(FailureKind::Timeout, format!("not started: {e}")))?;
+        let accepted =
+            self.trust || self.password_of(who.username).as_deref() == Some(who.password.expose());
         self.attempts.lock().unwrap().push(Attempt {
             at: endpoint.address(),
             user: who.username.into(),
             role: who.role,
             tls: endpoint.tls,
+            accepted,
         });
-        let accepted =
-            self.trust || self.password_of(who.username).as_deref() == Some(who.password.expose());
         if accepted {
             Ok(ToySession {
                 user: who.username.into(),
+                password_checked: !self.trust,
             })
         } else {
             Err(LoginFailure::new(
@@ -148,6 +153,10 @@ impl Server for ToyServer {
                 format!("password refused for {}", who.username),
             ))
         }
+    }
+
+    fn password_checked(&self, s: &ToySession) -> Option<bool> {
+        Some(s.password_checked)
     }
 
     async fn identity(&self, s: &mut ToySession, _: Bound) -> Result<Identity, RotationError> {
@@ -287,10 +296,110 @@ async fn a_normal_single_user_rotation_makes_no_failed_login() {
         pending_password(rotator.store())
     );
     let logins: Vec<_> = server.attempts();
-    // setSecret: one login with AWSCURRENT. testSecret: the pending password, then a random
-    // wrong one that must be (and was) refused.
-    assert_eq!(logins.len(), 3, "{logins:?}");
-    assert!(logins.iter().all(|a| a.user == USER && a.tls));
+    // setSecret: one login with AWSCURRENT. testSecret: one with the pending password.
+    assert_eq!(logins.len(), 2, "{logins:?}");
+    assert!(logins.iter().all(|a| a.user == USER && a.tls && a.accepted));
+}
+
+/// The calls each step makes, sorted (those sent together have no order), and its
+/// sequential round trips.
+async fn recorded_rotation(
+    rotator: &Rotator<RecordingStore<InMemorySecretStore>, LoginEngine<ToyServer>>,
+    token: &str,
+) -> Vec<(Step, Vec<String>, usize)> {
+    let mut steps = Vec::new();
+    for step in Step::ALL {
+        rotator.store().reset();
+        rotator.run(&event(step, token)).await.unwrap();
+        let mut calls = rotator.store().calls();
+        calls.sort();
+        steps.push((step, calls, rotator.store().round_trips()));
+    }
+    steps
+}
+
+fn calls(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+#[tokio::test]
+async fn a_single_user_rotation_makes_eleven_calls_in_six_round_trips() {
+    let store = InMemorySecretStore::new();
+    store.create("s", &user_secret(json!({})));
+    let token = store.start_rotation("s");
+    let server = ToyServer::default().with_user(USER, "pw-0");
+    let rotator = Rotator::new(RecordingStore::new(store), engine(server));
+    let steps = recorded_rotation(&rotator, &token).await;
+    let describe_current_pending = calls(&[
+        "DescribeSecret",
+        "GetSecretValue AWSCURRENT",
+        "GetSecretValue AWSPENDING",
+    ]);
+    let mut create = describe_current_pending.clone();
+    create.push("PutSecretValue".into());
+    assert_eq!(
+        steps,
+        vec![
+            (Step::CreateSecret, create, 2),
+            (Step::SetSecret, describe_current_pending, 1),
+            (
+                Step::TestSecret,
+                calls(&["DescribeSecret", "GetSecretValue AWSPENDING"]),
+                1
+            ),
+            (
+                Step::FinishSecret,
+                calls(&["DescribeSecret", "UpdateSecretVersionStage"]),
+                2
+            ),
+        ]
+    );
+    let server = rotator.engine().server();
+    assert_eq!(
+        server.password_of(USER).unwrap(),
+        pending_password(rotator.store().inner())
+    );
+}
+
+#[tokio::test]
+async fn awsprevious_is_read_only_once_current_and_pending_are_refused() {
+    let store = InMemorySecretStore::new();
+    store.create("s", &user_secret(json!({})));
+    // A rotation that failed after setSecret: the server kept "pw-0", which is now only
+    // AWSPREVIOUS's.
+    store.put_current("s", &user_secret(json!({"password": "pw-1"})));
+    let token = store.start_rotation("s");
+    let server = ToyServer::default().with_user(USER, "pw-0");
+    let rotator = Rotator::new(RecordingStore::new(store), engine(server));
+    let steps = recorded_rotation(&rotator, &token).await;
+    assert_eq!(
+        steps[1],
+        (
+            Step::SetSecret,
+            calls(&[
+                "DescribeSecret",
+                "GetSecretValue AWSCURRENT",
+                "GetSecretValue AWSPENDING",
+                "GetSecretValue AWSPREVIOUS",
+            ]),
+            2
+        )
+    );
+    let server = rotator.engine().server();
+    assert_eq!(
+        server.password_of(USER).unwrap(),
+        pending_password(rotator.store().inner())
+    );
+    let refused: Vec<_> = server
+        .attempts()
+        .into_iter()
+        .filter(|a| !a.accepted)
+        .collect();
+    assert_eq!(
+        refused.len(),
+        2,
+        "current and pending, then previous: {refused:?}"
+    );
 }
 
 #[tokio::test]
@@ -305,9 +414,8 @@ async fn a_pending_value_that_weakens_transport_is_refused_before_any_login() {
         .apply(
             &ctx,
             &Versions {
-                current: &versions_current,
+                current: Some(&versions_current),
                 pending: &Secret::new(tampered),
-                previous: None,
             },
         )
         .await
@@ -524,7 +632,19 @@ async fn test_secret_fails_on_a_server_that_accepts_any_password() {
         .await
         .unwrap_err();
     assert_eq!(err.error_type(), "TestFailed");
-    assert!(err.to_string().contains("random wrong password"), "{err}");
+    assert!(
+        err.to_string().contains("without asking for a password"),
+        "{err}"
+    );
+    // Proved without a deliberately failed login.
+    assert!(
+        rotator
+            .engine()
+            .server()
+            .attempts()
+            .iter()
+            .all(|a| a.accepted)
+    );
 }
 
 #[tokio::test]

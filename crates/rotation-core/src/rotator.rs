@@ -2,14 +2,15 @@
 //! createSecret and finishSecret.
 
 use serde_json::{Value, json};
-use tracing::{Instrument, error, info, info_span, warn};
+use tracing::{Instrument, error, info, info_span};
 
 use crate::deadline::Deadline;
 use crate::engine::{Applied, Engine, StepContext, Versions};
 use crate::error::{FailureKind, RotationError};
 use crate::event::{RotationEvent, Step};
+use crate::redact::Secret;
 use crate::redact::sanitize;
-use crate::store::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretStore};
+use crate::store::{AWSCURRENT, AWSPENDING, SecretMetadata, SecretStore};
 
 /// What a step did; returned to the caller so a hand invocation shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,51 +130,72 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
         .await
     }
 
+    /// Every read a step needs is sent at once with DescribeSecret, so a step costs one
+    /// round trip to Secrets Manager before it acts (finishSecret's label move needs the
+    /// description first, createSecret's write needs the values). Nothing is acted on until
+    /// AWS's pre-checks pass, and their errors come first.
     async fn run_step(
         &self,
         event: &RotationEvent,
         deadline: Deadline,
     ) -> Result<Outcome, RotationError> {
-        let secret = sanitize(&event.secret_id);
-        let version = sanitize(&event.token);
-        let metadata = self
-            .store
-            .describe(&event.secret_id)
-            .await
-            .map_err(|e| e.for_stage(&event.secret_id, "metadata"))?;
-        if !metadata.rotation_enabled {
-            return Err(RotationError::RotationNotEnabled { secret });
-        }
-        let Some(stages) = metadata.stages_of(&event.token) else {
-            return Err(RotationError::VersionNotStaged { secret, version });
-        };
-        if stages.iter().any(|s| s == AWSCURRENT) {
-            info!("version is already AWSCURRENT; nothing to do");
-            return Ok(Outcome::AlreadyCurrent);
-        }
-        if !stages.iter().any(|s| s == AWSPENDING) {
-            return Err(RotationError::VersionNotPending { secret, version });
-        }
         let ctx = StepContext {
             secret_id: &event.secret_id,
             store: &self.store,
             deadline,
         };
+        let reads_current = match event.step {
+            Step::CreateSecret => true,
+            Step::FinishSecret => false,
+            step => self.engine.reads_current(step),
+        };
+        let reads_pending = event.step != Step::FinishSecret;
+        let (metadata, current, pending) = tokio::join!(
+            self.store.describe(&event.secret_id),
+            when(reads_current, ctx.fetch(AWSCURRENT, None)),
+            when(reads_pending, ctx.fetch(AWSPENDING, Some(&event.token))),
+        );
+        let metadata = metadata.map_err(|e| e.for_stage(&event.secret_id, "metadata"))?;
+        if Self::precheck(&metadata, event)? == Precheck::AlreadyCurrent {
+            info!("version is already AWSCURRENT; nothing to do");
+            return Ok(Outcome::AlreadyCurrent);
+        }
+        let required = |stage: &str, value: Option<Result<Option<Secret>, RotationError>>| {
+            value.unwrap_or(Ok(None))?.ok_or_else(|| ctx.missing(stage))
+        };
         match event.step {
-            Step::CreateSecret => self.create(&ctx, event).await,
-            Step::SetSecret => self.set(&ctx, &event.token).await,
-            Step::TestSecret => {
-                let pending = ctx.required(AWSPENDING, Some(&event.token)).await?;
-                self.engine.verify(&ctx, &pending).await?;
-                Ok(Outcome::Tested)
+            Step::CreateSecret => {
+                // Checked first: a retry must not make (and log) a value it then throws away.
+                if pending.transpose()?.flatten().is_some() {
+                    info!("AWSPENDING value already stored; nothing to do");
+                    return Ok(Outcome::PendingExists);
+                }
+                self.create(&ctx, event, &required(AWSCURRENT, current)?)
+                    .await
+            }
+            Step::SetSecret | Step::TestSecret => {
+                let pending = required(AWSPENDING, pending)?;
+                let current = current
+                    .map(|value| required(AWSCURRENT, Some(value)))
+                    .transpose()?;
+                let versions = Versions {
+                    pending: &pending,
+                    current: current.as_ref(),
+                };
+                if event.step == Step::TestSecret {
+                    self.engine.verify(&ctx, &versions).await?;
+                    return Ok(Outcome::Tested);
+                }
+                Ok(match self.engine.apply(&ctx, &versions).await? {
+                    Applied::Changed => Outcome::Applied,
+                    Applied::AlreadyInPlace => Outcome::AlreadyApplied,
+                    Applied::NothingToChange => Outcome::NothingToApply,
+                })
             }
             Step::FinishSecret => {
-                let holder = metadata.version_with_stage(AWSCURRENT).ok_or_else(|| {
-                    RotationError::MissingValue {
-                        secret: sanitize(&event.secret_id),
-                        stage: AWSCURRENT.into(),
-                    }
-                })?;
+                let holder = metadata
+                    .version_with_stage(AWSCURRENT)
+                    .ok_or_else(|| ctx.missing(AWSCURRENT))?;
                 self.store
                     .move_current(&event.secret_id, &event.token, holder)
                     .await
@@ -184,18 +206,41 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
         }
     }
 
+    /// AWS's pre-checks on the version the event names.
+    fn precheck(
+        metadata: &SecretMetadata,
+        event: &RotationEvent,
+    ) -> Result<Precheck, RotationError> {
+        let secret = || sanitize(&event.secret_id);
+        let version = || sanitize(&event.token);
+        if !metadata.rotation_enabled {
+            return Err(RotationError::RotationNotEnabled { secret: secret() });
+        }
+        let Some(stages) = metadata.stages_of(&event.token) else {
+            return Err(RotationError::VersionNotStaged {
+                secret: secret(),
+                version: version(),
+            });
+        };
+        if stages.iter().any(|s| s == AWSCURRENT) {
+            return Ok(Precheck::AlreadyCurrent);
+        }
+        if !stages.iter().any(|s| s == AWSPENDING) {
+            return Err(RotationError::VersionNotPending {
+                secret: secret(),
+                version: version(),
+            });
+        }
+        Ok(Precheck::Pending)
+    }
+
     async fn create(
         &self,
         ctx: &StepContext<'_>,
         event: &RotationEvent,
+        current: &Secret,
     ) -> Result<Outcome, RotationError> {
-        // Checked first: a retry must not make (and log) a value it then throws away.
-        if ctx.fetch(AWSPENDING, Some(&event.token)).await?.is_some() {
-            info!("AWSPENDING value already stored; nothing to do");
-            return Ok(Outcome::PendingExists);
-        }
-        let current = ctx.current().await?;
-        let pending = self.engine.build_pending(ctx, &current)?;
+        let pending = self.engine.build_pending(ctx, current)?;
         self.store
             .put_pending(
                 ctx.secret_id,
@@ -208,28 +253,21 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
         info!("stored a new AWSPENDING value");
         Ok(Outcome::Created)
     }
+}
 
-    async fn set(&self, ctx: &StepContext<'_>, token: &str) -> Result<Outcome, RotationError> {
-        let current = ctx.current().await?;
-        let pending = ctx.required(AWSPENDING, Some(token)).await?;
-        // A missing or unreadable AWSPREVIOUS only means one fewer credential to try.
-        let previous = match ctx.fetch(AWSPREVIOUS, None).await {
-            Ok(previous) => previous,
-            Err(e) => {
-                warn!(error = %e, "ignoring AWSPREVIOUS");
-                None
-            }
-        };
-        let versions = Versions {
-            current: &current,
-            pending: &pending,
-            previous: previous.as_ref(),
-        };
-        Ok(match self.engine.apply(ctx, &versions).await? {
-            Applied::Changed => Outcome::Applied,
-            Applied::AlreadyInPlace => Outcome::AlreadyApplied,
-            Applied::NothingToChange => Outcome::NothingToApply,
-        })
+#[derive(Debug, PartialEq, Eq)]
+enum Precheck {
+    /// The version is AWSPENDING and not AWSCURRENT: the step has work to do.
+    Pending,
+    /// The rotation already finished.
+    AlreadyCurrent,
+}
+
+/// `read`'s result when `wanted`; the read is never sent otherwise.
+async fn when<T>(wanted: bool, read: impl Future<Output = T>) -> Option<T> {
+    match wanted {
+        true => Some(read.await),
+        false => None,
     }
 }
 

@@ -10,6 +10,7 @@ use super::*;
 use crate::InMemorySecretStore;
 use crate::password::PasswordPolicy;
 use crate::redact::Secret;
+use crate::store::AWSPREVIOUS;
 
 #[derive(Default)]
 struct Server {
@@ -57,21 +58,23 @@ impl Engine for ToyEngine {
         v: &Versions<'_>,
     ) -> Result<Applied, RotationError> {
         let pending = password_of(ctx, AWSPENDING, v.pending)?;
-        let mut server = self.0.password.lock().unwrap();
-        if *server == pending {
+        let current = password_of(ctx, AWSCURRENT, v.current(ctx)?)?;
+        let on_server = self.0.password.lock().unwrap().clone();
+        if on_server == pending {
             return Ok(Applied::AlreadyInPlace);
         }
-        let current = password_of(ctx, AWSCURRENT, v.current)?;
-        let previous = v
-            .previous
-            .map(|p| password_of(ctx, AWSPREVIOUS, p))
-            .transpose()?;
-        if *server != current && previous.as_deref() != Some(server.as_str()) {
-            return Err(RotationError::NoWorkingCredentials {
-                attempts: "all refused".into(),
-            });
+        if on_server != current {
+            let previous = ctx.previous().await;
+            let previous = previous
+                .map(|p| password_of(ctx, AWSPREVIOUS, &p))
+                .transpose()?;
+            if previous != Some(on_server) {
+                return Err(RotationError::NoWorkingCredentials {
+                    attempts: "all refused".into(),
+                });
+            }
         }
-        *server = pending;
+        *self.0.password.lock().unwrap() = pending;
         if std::mem::take(&mut *self.0.crash_after_change.lock().unwrap()) {
             return Err(RotationError::Server {
                 kind: crate::FailureKind::Timeout,
@@ -81,8 +84,8 @@ impl Engine for ToyEngine {
         Ok(Applied::Changed)
     }
 
-    async fn verify(&self, ctx: &StepContext<'_>, pending: &Secret) -> Result<(), RotationError> {
-        if *self.0.password.lock().unwrap() == password_of(ctx, AWSPENDING, pending)? {
+    async fn verify(&self, ctx: &StepContext<'_>, v: &Versions<'_>) -> Result<(), RotationError> {
+        if *self.0.password.lock().unwrap() == password_of(ctx, AWSPENDING, v.pending)? {
             Ok(())
         } else {
             Err(RotationError::Server {

@@ -174,9 +174,6 @@ pub trait Server: Send + Sync + 'static {
     const MAX_USERNAME_BYTES: usize;
     /// The admin secret's key that names its server ("host", "uri"), for messages.
     const ADMIN_SERVER_KEY: &'static str;
-    /// testSecret also proves that a wrong password is refused, since on a server that lets
-    /// anyone in, a working login proves nothing. Off where failed logins lock the user out.
-    const PROVES_WRONG_PASSWORD_REFUSED: bool = true;
     /// [`Server::drift`] needs an admin session to compare the two users.
     const DRIFT_NEEDS_ADMIN: bool = false;
 
@@ -216,6 +213,14 @@ pub trait Server: Send + Sync + 'static {
         who: Credentials<'_>,
         bound: Bound,
     ) -> Result<Self::Session, LoginFailure>;
+
+    /// Whether the server asked for the password before it let `session` in: `Some(false)`
+    /// when it did not (trust, peer or certificate authentication), where a working login
+    /// proves nothing about the password; `None` when the protocol does not tell.
+    fn password_checked(&self, session: &Self::Session) -> Option<bool> {
+        let _ = session;
+        None
+    }
 
     /// Who the session is.
     async fn identity(
