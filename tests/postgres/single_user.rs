@@ -59,6 +59,22 @@ async fn a_full_rotation_changes_the_password_and_keeps_everything_else() {
     assert_eq!(labels, [AWSCURRENT, AWSPENDING]);
 }
 
+/// PostgreSQL logs every refused password, and monitoring (RDS's own, GuardDuty) reads those
+/// lines as someone guessing: a healthy rotation must not add any.
+#[tokio::test]
+async fn a_rotation_makes_no_failed_login() {
+    let f = Fixture::new().await;
+    f.rotate().await;
+    let refused = format!("password authentication failed for user \"{}\"", f.user);
+    let lines: Vec<_> = postgres()
+        .server_log()
+        .lines()
+        .filter(|line| line.contains(&refused))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(lines, Vec::<String>::new());
+}
+
 #[tokio::test]
 async fn a_second_rotation_works_and_moves_awsprevious_along() {
     let f = Fixture::new().await;

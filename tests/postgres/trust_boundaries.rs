@@ -130,7 +130,7 @@ async fn test_secret_fails_where_the_server_lets_any_password_in() {
         Step::TestSecret,
         &token,
         "TestFailed",
-        "log in with a random wrong password",
+        "without asking for a password",
     )
     .await;
 }

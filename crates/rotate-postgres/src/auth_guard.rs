@@ -1,5 +1,6 @@
 //! Admin logins answer SCRAM only: a server that asks for the password in cleartext or as an
-//! MD5 hash gets nothing.
+//! MD5 hash gets nothing. Every login also records whether the server asked for the password
+//! at all: one that lets a user in without (trust, peer, certificate) proves nothing about it.
 //!
 //! tokio-postgres answers whatever authentication request the server sends, and a server
 //! someone else controls (or a man in the middle of an unverified connection) can simply ask
@@ -23,6 +24,8 @@ const AUTHENTICATION: u8 = b'R';
 const AUTH_OK: u32 = 0;
 const CLEARTEXT: u32 = 3;
 const MD5: u32 = 5;
+/// AuthenticationSASL: the start of a SCRAM exchange.
+const SASL: u32 = 10;
 const ERROR_RESPONSE: u8 = b'E';
 /// Type, length and request code of an authentication message.
 const AUTH_HEADER_LEN: usize = 9;
@@ -46,10 +49,24 @@ impl std::fmt::Display for WeakAuthRequest {
 
 impl std::error::Error for WeakAuthRequest {}
 
+/// Whether the server asked for the password during one login, shared with the connection
+/// that tokio-postgres drives.
+#[derive(Debug, Clone, Default)]
+pub struct PasswordAsked(Arc<AtomicBool>);
+
+impl PasswordAsked {
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
 /// Reads message headers until authentication is over, holding back each authentication
 /// request until its code is known.
 #[derive(Debug)]
 struct Inspector {
+    /// Refuse cleartext and MD5 requests.
+    enforce: bool,
+    asked: PasswordAsked,
     header: [u8; AUTH_HEADER_LEN],
     have: usize,
     /// Body bytes of the current message still to pass.
@@ -60,12 +77,14 @@ struct Inspector {
 }
 
 impl Inspector {
-    fn new(enforce: bool) -> Self {
+    fn new(enforce: bool, asked: PasswordAsked) -> Self {
         Self {
+            enforce,
+            asked,
             header: [0; AUTH_HEADER_LEN],
             have: 0,
             skip: 0,
-            finished: !enforce,
+            finished: false,
             finish_after_message: false,
         }
     }
@@ -107,16 +126,17 @@ impl Inspector {
             if kind == AUTHENTICATION {
                 let code = u32::from_be_bytes(self.header[5..9].try_into().unwrap());
                 match code {
-                    CLEARTEXT => {
+                    CLEARTEXT if self.enforce => {
                         return Err(WeakAuthRequest {
                             method: "in cleartext",
                         });
                     }
-                    MD5 => {
+                    MD5 if self.enforce => {
                         return Err(WeakAuthRequest {
                             method: "as an MD5 hash",
                         });
                     }
+                    CLEARTEXT | MD5 | SASL => self.asked.0.store(true, Ordering::SeqCst),
                     AUTH_OK => self.finish_after_message = true,
                     _ => {}
                 }
@@ -135,7 +155,8 @@ impl Inspector {
 }
 
 /// A connection to the server that refuses cleartext and MD5 authentication requests when
-/// `enforce` is on, and passes everything through unchanged otherwise.
+/// `enforce` is on, passes everything else through unchanged, and records in `asked` whether
+/// the server asked for the password.
 pub struct ScramOnly<S> {
     inner: S,
     inspector: Inspector,
@@ -145,10 +166,10 @@ pub struct ScramOnly<S> {
 }
 
 impl<S> ScramOnly<S> {
-    pub fn new(inner: S, enforce: bool) -> Self {
+    pub fn new(inner: S, enforce: bool, asked: PasswordAsked) -> Self {
         Self {
             inner,
-            inspector: Inspector::new(enforce),
+            inspector: Inspector::new(enforce, asked),
             ready: Vec::new(),
             offset: 0,
         }
@@ -216,16 +237,18 @@ impl<S: TlsStream + Unpin> TlsStream for ScramOnly<S> {
 pub struct GuardedTls<T> {
     inner: T,
     enforce: bool,
+    asked: PasswordAsked,
     started: Arc<AtomicBool>,
 }
 
 impl<T> GuardedTls<T> {
-    pub fn new(inner: T, enforce: bool) -> (Self, Arc<AtomicBool>) {
+    pub fn new(inner: T, enforce: bool, asked: PasswordAsked) -> (Self, Arc<AtomicBool>) {
         let started = Arc::new(AtomicBool::new(false));
         (
             Self {
                 inner,
                 enforce,
+                asked,
                 started: started.clone(),
             },
             started,
@@ -245,9 +268,9 @@ where
 
     fn connect(self, stream: S) -> Self::Future {
         self.started.store(true, Ordering::SeqCst);
-        let enforce = self.enforce;
+        let (enforce, asked) = (self.enforce, self.asked);
         let handshake = self.inner.connect(stream);
-        Box::pin(async move { Ok(ScramOnly::new(handshake.await?, enforce)) })
+        Box::pin(async move { Ok(ScramOnly::new(handshake.await?, enforce, asked)) })
     }
 }
 
@@ -270,6 +293,15 @@ mod tests {
     }
 
     async fn read_all(bytes: Vec<u8>, enforce: bool, chunk: usize) -> io::Result<Vec<u8>> {
+        read_watching(bytes, enforce, chunk, PasswordAsked::default()).await
+    }
+
+    async fn read_watching(
+        bytes: Vec<u8>,
+        enforce: bool,
+        chunk: usize,
+        asked: PasswordAsked,
+    ) -> io::Result<Vec<u8>> {
         // Deliver in small pieces, as a network does.
         let (mut writer, reader) = tokio::io::duplex(chunk);
         let feeder = tokio::spawn(async move {
@@ -279,7 +311,9 @@ mod tests {
             }
         });
         let mut out = Vec::new();
-        let result = ScramOnly::new(reader, enforce).read_to_end(&mut out).await;
+        let result = ScramOnly::new(reader, enforce, asked)
+            .read_to_end(&mut out)
+            .await;
         feeder.abort();
         result.map(|_| out)
     }
@@ -320,5 +354,31 @@ mod tests {
         );
         let refusal = message(b'E', b"SFATAL\0");
         assert_eq!(read_all(refusal.clone(), true, 2).await.unwrap(), refusal);
+    }
+
+    #[tokio::test]
+    async fn a_login_records_whether_the_server_asked_for_the_password() {
+        let trusted = auth(AUTH_OK, &[]);
+        let mut scram = auth(SASL, b"SCRAM-SHA-256\0\0");
+        scram.extend_from_slice(&auth(12, b"v=xyz"));
+        scram.extend_from_slice(&auth(AUTH_OK, &[]));
+        // A password request after authentication ended is ordinary data, not a request.
+        let mut trusted_then_data = trusted.clone();
+        trusted_then_data.extend_from_slice(&auth(CLEARTEXT, &[]));
+        for (stream, enforce, expected) in [
+            (trusted, true, false),
+            (trusted_then_data, false, false),
+            (scram, true, true),
+            (auth(CLEARTEXT, &[]), false, true),
+            (auth(MD5, b"salt"), false, true),
+        ] {
+            for chunk in [1, 4096] {
+                let asked = PasswordAsked::default();
+                read_watching(stream.clone(), enforce, chunk, asked.clone())
+                    .await
+                    .unwrap();
+                assert_eq!(asked.get(), expected, "{stream:?}");
+            }
+        }
     }
 }

@@ -15,7 +15,7 @@ use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{CancelToken, Client, Config, NoTls};
 use tracing::warn;
 
-use crate::auth_guard::{GuardedTls, ScramOnly, WeakAuthRequest};
+use crate::auth_guard::{GuardedTls, PasswordAsked, ScramOnly, WeakAuthRequest};
 use crate::endpoint::PgEndpoint;
 use crate::tls::{LazyTls, TlsPolicy, Verification};
 
@@ -34,6 +34,8 @@ pub struct PgSession {
     transport: Transport,
     address: SocketAddr,
     host: String,
+    /// The server asked for the password before letting this session in.
+    pub password_checked: bool,
 }
 
 /// A failed attempt, and whether the server declined TLS before any handshake.
@@ -134,13 +136,14 @@ impl Login<'_> {
             .user(self.who.username)
             .password(self.who.password.expose())
             .application_name("secrets-manager-rotation");
+        let asked = PasswordAsked::default();
         let connecting = async {
             let (socket, address) = open(&self.endpoint.host, self.endpoint.port).await?;
             let client = match transport {
                 Transport::Plain => {
                     config.ssl_mode(SslMode::Disable);
                     let (client, connection) = config
-                        .connect_raw(ScramOnly::new(socket, admin), NoTls)
+                        .connect_raw(ScramOnly::new(socket, admin, asked.clone()), NoTls)
                         .await
                         .map_err(Refusal::Postgres)?;
                     tokio::spawn(connection);
@@ -158,7 +161,7 @@ impl Login<'_> {
                         config.channel_binding(ChannelBinding::Require);
                     }
                     let tls = tls_for(context, verification, &self.endpoint.host);
-                    let (guarded, started) = GuardedTls::new(tls, admin);
+                    let (guarded, started) = GuardedTls::new(tls, admin, asked.clone());
                     let (client, connection) =
                         config.connect_raw(socket, guarded).await.map_err(|e| {
                             // Declined, not failed: the server answered the TLS request
@@ -185,6 +188,7 @@ impl Login<'_> {
                 transport,
                 address,
                 host: self.endpoint.host.clone(),
+                password_checked: asked.get(),
             }),
             Ok(Err(refusal)) => Err(self.refused(mode, transport, refusal)),
             Err(_) => Err(self.failed(

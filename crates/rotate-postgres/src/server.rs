@@ -126,6 +126,10 @@ impl Server for Postgres {
         .await
     }
 
+    fn password_checked(&self, session: &PgSession) -> Option<bool> {
+        Some(session.password_checked)
+    }
+
     async fn identity(
         &self,
         session: &mut PgSession,
