@@ -83,13 +83,16 @@ fn actions(statement: &Value) -> Vec<String> {
 }
 
 #[test]
-fn every_function_is_an_arm64_custom_runtime_built_by_cargo_lambda() {
+fn every_function_is_a_custom_runtime_built_by_cargo_lambda_for_the_chosen_architecture() {
     let t = template();
     let transforms = t["Transform"].as_array().unwrap();
     assert!(transforms.contains(&json!("AWS::Serverless-2016-10-31")));
     let globals = &t["Globals"]["Function"];
     assert_eq!(globals["Runtime"], "provided.al2023");
-    assert_eq!(globals["Architectures"], json!(["arm64"]));
+    assert_eq!(globals["Architectures"], json!([{"Ref": "Architecture"}]));
+    let architecture = &t["Parameters"]["Architecture"];
+    assert_eq!(architecture["Default"], "arm64");
+    assert_eq!(architecture["AllowedValues"], json!(["arm64", "x86_64"]));
     assert_eq!(globals["Handler"], "bootstrap");
     assert!(globals["Timeout"].as_u64().unwrap() >= 30);
     for (prefix, binary, secrets, ..) in FUNCTIONS {
