@@ -13,13 +13,15 @@ NEO4J_SERVER := tests/neo4j-server
 NEO4J_CLASSPATH := $(NEO4J_SERVER)/target/classpath.txt
 
 .PHONY: help deps postgres java venv neo4j-server fmt-check clippy lint release test demo \
-	arm64-target package watch invoke clean
+	lambda-target package bench watch invoke clean
 
 help:
 	@echo "make test     install what is missing, then fmt check, clippy, lint and every test"
 	@echo "make demo     real rotations (PostgreSQL, Neo4j, a JWT key) against throwaway servers and moto"
 	@echo "make lint     check template.yaml offline with cfn-lint and checkov"
-	@echo "make package  arm64 Lambda zips of the three functions (cargo-lambda), sizes printed"
+	@echo "make package  Lambda zips of the three functions (cargo-lambda), sizes printed;"
+	@echo "              arm64, or ARCH=x86_64 where the arm64 target cannot be installed"
+	@echo "make bench    time, count and size real rotations; writes bench/RESULTS.md"
 	@echo "make watch    run the functions under cargo lambda watch (then make invoke in another shell)"
 	@echo "make invoke FN=postgres|neo4j|jwt STEP=createSecret|setSecret|testSecret|finishSecret"
 
@@ -88,27 +90,43 @@ test: deps fmt-check clippy lint release
 demo: deps
 	cargo run $(CARGO_FLAGS) --quiet -p integration-tests --example demo
 
-# Lambda runs the functions on arm64 (template.yaml). cargo-lambda cross-links with zig (from
-# the venv); the Rust standard library for the target comes from rustup.
-ARM64 := aarch64-unknown-linux-gnu
+# Lambda runs the functions on arm64 unless template.yaml's Architecture says x86_64; ARCH
+# picks the same for the zips. cargo-lambda cross-links with zig (from the venv); the Rust
+# standard library for the target comes from rustup.
+ARCH ?= arm64
+ifeq ($(ARCH),arm64)
+LAMBDA_TARGET := aarch64-unknown-linux-gnu
+LAMBDA_ARCH_FLAG := --arm64
+else ifeq ($(ARCH),x86_64)
+LAMBDA_TARGET := x86_64-unknown-linux-gnu
+LAMBDA_ARCH_FLAG := --x86-64
+else
+$(error ARCH is arm64 or x86_64, not "$(ARCH)")
+endif
 LAMBDA := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda
-BINS := --bin rotate-postgres --bin rotate-neo4j --bin rotate-jwt
+FUNCTIONS := rotate-postgres rotate-neo4j rotate-jwt
+BINS := $(addprefix --bin ,$(FUNCTIONS))
 
-arm64-target:
-	@rustup target list --installed 2>/dev/null | grep -qx $(ARM64) || \
-	rustup target add $(ARM64) || { \
-		echo "make package: the Rust target $(ARM64) is not installed and rustup could not" >&2; \
-		echo "install it on this machine. Install it where rustup can reach its server" >&2; \
-		echo "(rustup target add $(ARM64)), or build x86_64 zips with" >&2; \
-		echo "'cargo lambda build --release --output-format zip' and set Architectures: x86_64." >&2; \
+lambda-target:
+	@rustup target list --installed 2>/dev/null | grep -qx $(LAMBDA_TARGET) || \
+	rustup target add $(LAMBDA_TARGET) || { \
+		echo "make package: the Rust target $(LAMBDA_TARGET) is not installed and rustup could" >&2; \
+		echo "not install it on this machine. Install it where rustup can reach its server" >&2; \
+		echo "(rustup target add $(LAMBDA_TARGET)), or build x86_64 zips with" >&2; \
+		echo "'make package ARCH=x86_64' and deploy with Architecture=x86_64." >&2; \
 		exit 1; }
 
-package: venv arm64-target
-	$(LAMBDA) build $(CARGO_FLAGS) --release --arm64 --output-format zip $(BINS)
-	@for fn in rotate-postgres rotate-neo4j rotate-jwt; do \
+package: venv lambda-target
+	$(LAMBDA) build $(CARGO_FLAGS) --release $(LAMBDA_ARCH_FLAG) --output-format zip $(BINS)
+	@for fn in $(FUNCTIONS); do \
 		zip=target/lambda/$$fn/bootstrap.zip; \
-		printf '%-42s %8s KiB\n' "$$zip" "$$(( $$(stat -c %s $$zip) / 1024 ))"; \
+		printf '%-42s %8s KiB (%s)\n' "$$zip" "$$(( $$(stat -c %s $$zip) / 1024 ))" "$(ARCH)"; \
 	done
+
+# Rotations through the Runtime API against local servers, timed and counted; writes
+# bench/RESULTS.md. The zips it reports are those of `make package` for ARCH.
+bench: deps release package
+	BENCH_ZIP_ARCH=$(ARCH) cargo run $(CARGO_FLAGS) --quiet -p integration-tests --example bench
 
 # Serves the three functions locally (Lambda Runtime API emulation) until interrupted. They
 # talk to the Secrets Manager of the current AWS credentials, or to

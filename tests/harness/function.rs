@@ -9,6 +9,8 @@ use crate::{moto, unique, workspace_root};
 
 pub struct RunningFunction {
     pub arn: String,
+    /// When the process was started (just before it was spawned).
+    pub started: std::time::SystemTime,
     child: Child,
     log: PathBuf,
 }
@@ -41,6 +43,7 @@ impl RunningFunction {
         let registered = moto().register_function_with_timeout(&function_name, timeout_seconds);
         let log = std::env::temp_dir().join(format!("{function_name}.log"));
         let log_file = std::fs::File::create(&log).expect("create the function's log file");
+        let started = std::time::SystemTime::now();
         let child = Command::new(release_binary(name))
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -65,9 +68,21 @@ impl RunningFunction {
             .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
         Self {
             arn: registered.arn,
+            started,
             child,
             log,
         }
+    }
+
+    /// The most memory the process has held so far (VmHWM), in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("read the function's /proc status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc status")
     }
 
     /// Everything the function printed so far: its CloudWatch log on AWS.

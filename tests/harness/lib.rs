@@ -18,7 +18,7 @@ mod signer;
 
 pub use capture::LogCapture;
 pub use function::RunningFunction;
-pub use moto::{Moto, RegisteredFunction, moto};
+pub use moto::{FunctionTimings, Invocation, Moto, ProxiedCall, RegisteredFunction, moto};
 pub use neo4j::{Neo4jServer, neo4j};
 pub use postgres::{PgCluster, attacker_postgres, postgres, self_signed_postgres, tls_postgres};
 pub use pyjwt::{PyJwt, Verdict};

@@ -25,6 +25,31 @@ pub struct RegisteredFunction {
     pub runtime_api: String,
 }
 
+/// One Secrets Manager call through a latency proxy; times in seconds since the epoch.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ProxiedCall {
+    pub operation: String,
+    pub start: f64,
+    pub end: f64,
+}
+
+/// One invocation as the Runtime API saw it: when the event was handed to the function and
+/// when its answer came back (seconds since the epoch).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Invocation {
+    pub step: String,
+    pub delivered: f64,
+    pub answered: f64,
+    pub ok: bool,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct FunctionTimings {
+    /// When the function first asked for an event: its initialisation was over.
+    pub ready: Option<f64>,
+    pub invocations: Vec<Invocation>,
+}
+
 /// The moto server of this test binary, started on first use.
 pub fn moto() -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
@@ -99,6 +124,26 @@ impl Moto {
             "reader_endpoint": reader_endpoint,
             "port": port,
         }))
+    }
+
+    /// A proxy in front of moto's Secrets Manager API that holds each request for
+    /// `latency_ms` (the network and the service on AWS) and records it; its endpoint.
+    pub fn latency_proxy(&self, latency_ms: u64) -> String {
+        let answer = self.command(serde_json::json!({"op": "proxy", "latency_ms": latency_ms}));
+        answer["endpoint"].as_str().unwrap().to_owned()
+    }
+
+    /// The calls the proxy at `endpoint` passed since this was last asked, in the order they
+    /// were answered.
+    pub fn proxied_calls(&self, endpoint: &str) -> Vec<ProxiedCall> {
+        let answer = self.command(serde_json::json!({"op": "proxy-calls", "endpoint": endpoint}));
+        serde_json::from_value(answer["calls"].clone()).expect("proxy calls")
+    }
+
+    /// What the Runtime API of function `arn` saw since this was last asked.
+    pub fn timings(&self, arn: &str) -> FunctionTimings {
+        serde_json::from_value(self.command(serde_json::json!({"op": "timings", "name": arn})))
+            .expect("function timings")
     }
 
     /// Sends one command to serve.py and returns its answer, which must not be an error. The

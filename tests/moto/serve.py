@@ -47,9 +47,26 @@ password and carries the tag aws:rds:primaryDBInstanceArn or aws:rds:primaryDBCl
 on AWS. DescribeDBInstances and DescribeDBClusters report the given addresses and port in
 place of moto's fictional *.rds.amazonaws.com names, which resolve nowhere.
 
+For measurements (make bench), each function's Runtime API keeps a record of its
+invocations, and a proxy can stand between a function and the Secrets Manager API:
+
+  {"op": "timings", "name": ...}
+      -> {"ready": T, "invocations": [{"step": ..., "delivered": T, "answered": T, "ok": ...}]}
+
+gives (and forgets) the record: "ready" is when the function first asked for an event, the
+others when it was handed each event and when its answer arrived (seconds since the epoch).
+
+  {"op": "proxy", "latency_ms": 15}  -> {"endpoint": "http://127.0.0.1:PORT"}
+  {"op": "proxy-calls", "endpoint": ...}
+      -> {"calls": [{"operation": "GetSecretValue", "start": T, "end": T}]}
+
+starts a proxy that holds every request for latency_ms before passing it to moto, as the
+network and the service do on AWS, and gives (and forgets) the calls it passed.
+
 A command that fails is answered {"error": "..."}.
 """
 
+import http.client
 import io
 import json
 import logging
@@ -91,6 +108,10 @@ class RuntimeApi:
         self.deadlines: dict[str, float] = {}
         self.lock = threading.Lock()
         self.init_error: str | None = None
+        # When the function first polled, and each invocation's step and times.
+        self.ready: float | None = None
+        self.timings: list[dict] = []
+        self.delivered: dict[str, tuple[str, float]] = {}
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -110,6 +131,8 @@ class RuntimeApi:
             def do_GET(self):
                 if self.path != f"{API_PREFIX}/invocation/next":
                     return self.reply(404)
+                if api.ready is None:
+                    api.ready = time.time()
                 request_id, payload, deadline = api.next_event()
                 self.reply(200, payload, {
                     "Content-Type": "application/json",
@@ -129,6 +152,14 @@ class RuntimeApi:
                     return self.reply(404)
                 with api.lock:
                     waiting = api.results.get(parts[1])
+                    if waiting is not None:
+                        step, delivered = api.delivered.pop(parts[1])
+                        api.timings.append({
+                            "step": step,
+                            "delivered": delivered,
+                            "answered": time.time(),
+                            "ok": parts[2] == "response",
+                        })
                 if waiting is None:
                     return self.reply(400)
                 waiting.put((parts[2] == "response", body))
@@ -150,8 +181,10 @@ class RuntimeApi:
             request_id, payload = self.events.get()
             with self.lock:
                 if request_id in self.results:
-                    deadline = time.time() + self.timeout
+                    now = time.time()
+                    deadline = now + self.timeout
                     self.deadlines[request_id] = deadline
+                    self.delivered[request_id] = (step_of(payload), now)
                     return request_id, payload, deadline
 
     def invoke(self, payload: bytes) -> tuple[bool, bytes]:
@@ -185,6 +218,14 @@ class RuntimeApi:
             with self.lock:
                 self.results.pop(request_id, None)
                 self.deadlines.pop(request_id, None)
+                self.delivered.pop(request_id, None)
+
+
+def step_of(payload: bytes) -> str:
+    try:
+        return str(json.loads(payload).get("Step", "?"))
+    except (ValueError, AttributeError):
+        return "?"
 
 
 def with_rotation_token(payload: bytes) -> bytes:
@@ -254,6 +295,80 @@ def create_function(endpoint: str, name: str) -> str:
         Architectures=["arm64"],
         Code={"ZipFile": archive.getvalue()},
     )["FunctionArn"]
+
+
+def timings(endpoint: str, command: dict) -> dict:
+    runtime = RUNTIMES[command["name"]]
+    with runtime.lock:
+        invocations, runtime.timings = runtime.timings, []
+    return {"ready": runtime.ready, "invocations": invocations}
+
+
+class LatencyProxy:
+    """Passes each request to moto after holding it for the given latency, and records it."""
+
+    HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+
+    def __init__(self, upstream: str, latency_ms: float):
+        host, port = upstream.removeprefix("http://").split(":")
+        self.calls: list[dict] = []
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                start = time.time()
+                time.sleep(latency_ms / 1000)
+                upstream = http.client.HTTPConnection(host, int(port), timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in proxy.HOP_BY_HOP}
+                upstream.request("POST", self.path, body, headers)
+                answer = upstream.getresponse()
+                data = answer.read()
+                upstream.close()
+                # Recorded before the answer goes out, so the record is complete by the time
+                # the function can have finished its step.
+                target = self.headers.get("X-Amz-Target", "?")
+                with proxy.lock:
+                    proxy.calls.append({
+                        "operation": target.rsplit(".", 1)[-1],
+                        "start": start,
+                        "end": time.time(),
+                    })
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in proxy.HOP_BY_HOP:
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        host_, port_ = self.server.server_address[:2]
+        self.endpoint = f"http://{host_}:{port_}"
+
+
+PROXIES: dict[str, LatencyProxy] = {}
+
+
+def start_proxy(endpoint: str, command: dict) -> dict:
+    proxy = LatencyProxy(endpoint, float(command.get("latency_ms", 0)))
+    PROXIES[proxy.endpoint] = proxy
+    return {"endpoint": proxy.endpoint}
+
+
+def proxy_calls(endpoint: str, command: dict) -> dict:
+    proxy = PROXIES[command["endpoint"]]
+    with proxy.lock:
+        calls, proxy.calls = proxy.calls, []
+    return {"calls": calls}
 
 
 def register_function(endpoint: str, command: dict) -> dict:
@@ -370,6 +485,9 @@ def create_rds_cluster(endpoint: str, command: dict) -> dict:
 
 COMMANDS = {
     "function": register_function,
+    "timings": timings,
+    "proxy": start_proxy,
+    "proxy-calls": proxy_calls,
     "rds-instance": create_rds_instance,
     "rds-cluster": create_rds_cluster,
 }
