@@ -88,6 +88,11 @@ async fn verify_full_with_the_test_ca_rotates() {
         !logs.text().contains("falling back"),
         "a verified TLS rotation fell back"
     );
+    // The bundle vouched for the server: the system store, slow to read, was never needed.
+    assert!(
+        !logs.text().contains(SYSTEM_ROOTS_LOADED),
+        "the system's roots were read"
+    );
 }
 
 #[tokio::test]
@@ -113,8 +118,11 @@ async fn verify_ca_accepts_the_chain_without_the_host_name() {
     assert!(f.can_login(&new_password).await);
 }
 
+const SYSTEM_ROOTS_LOADED: &str = "loaded the system's root certificates";
+
 #[tokio::test]
 async fn an_unknown_ca_is_refused() {
+    let (logs, _guard) = LogCapture::start();
     let f = on_tls_cluster(
         "localhost",
         json!({"ssl": true}),
@@ -122,6 +130,8 @@ async fn an_unknown_ca_is_refused() {
     )
     .await;
     assert_certificate_refused(&f).await;
+    // Trusted roots are the bundle's and the system's: the system's were asked too.
+    assert!(logs.text().contains(SYSTEM_ROOTS_LOADED), "{}", logs.text());
 }
 
 #[tokio::test]

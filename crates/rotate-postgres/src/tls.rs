@@ -133,40 +133,129 @@ impl TrustSettings {
 /// Trusted roots and crypto, loaded once per process and shared by every connection.
 pub struct TlsContext {
     provider: Arc<CryptoProvider>,
-    chain: Option<Arc<WebPkiServerVerifier>>,
+    roots: Arc<Roots>,
     /// The certificates of `PGSSLROOTCERT` themselves: a server presenting one of them is
     /// trusted as it is, as OpenSSL (and so libpq) trusts a self-signed certificate given as a
     /// root, which webpki refuses as a CA used as an end entity.
     pinned: Arc<[CertificateDer<'static>]>,
 }
 
+/// The trusted roots: `PGSSLROOTCERT`'s bundle and the system's. A chain is trusted when it
+/// ends at either, so the bundle is tried first and the system store is read only when the
+/// bundle does not vouch for the server: a function pointed at the RDS bundle never reads the
+/// hundred-odd system certificates, which would cost every cold rotation tens of milliseconds.
+struct Roots {
+    provider: Arc<CryptoProvider>,
+    bundle: Option<Arc<WebPkiServerVerifier>>,
+    system: OnceLock<Option<Arc<WebPkiServerVerifier>>>,
+}
+
+impl std::fmt::Debug for Roots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Roots")
+            .field("bundle", &self.bundle.is_some())
+            .field("system_loaded", &self.system.get().is_some())
+            .finish()
+    }
+}
+
+impl Roots {
+    fn verifier(
+        roots: RootCertStore,
+        provider: &Arc<CryptoProvider>,
+    ) -> Result<Option<Arc<WebPkiServerVerifier>>, String> {
+        if roots.is_empty() {
+            return Ok(None);
+        }
+        WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map(Some)
+            .map_err(|e| format!("cannot build the certificate verifier: {e}"))
+    }
+
+    fn system(&self) -> Option<&Arc<WebPkiServerVerifier>> {
+        self.system
+            .get_or_init(|| {
+                let native = rustls_native_certs::load_native_certs();
+                for error in &native.errors {
+                    tracing::warn!(%error, "could not load a system root certificate");
+                }
+                let mut roots = RootCertStore::empty();
+                let (added, _) = roots.add_parsable_certificates(native.certs);
+                tracing::info!(
+                    certificates = added,
+                    "loaded the system's root certificates"
+                );
+                Self::verifier(roots, &self.provider).unwrap_or_else(|error| {
+                    tracing::warn!(%error, "ignoring the system's root certificates");
+                    None
+                })
+            })
+            .as_ref()
+    }
+
+    /// The chain check: the bundle's answer when it vouches for the chain (or finds only the
+    /// host name wrong, which libpq checks its own way), else the system store's. A pinned
+    /// certificate (one of the bundle's own) is trusted as it is, so the system store has
+    /// nothing to add for it.
+    fn verify(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+        pinned: bool,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let mut refused = None;
+        if let Some(bundle) = &self.bundle {
+            match bundle.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+                Err(e) if pinned => return Err(e),
+                Err(e) if !is_name_error(&e) => refused = Some(e),
+                decided => return decided,
+            }
+        }
+        match self.system() {
+            Some(system) => {
+                system.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+            }
+            None => Err(refused.unwrap_or_else(|| {
+                rustls::Error::General(
+                    "no trusted root certificates: the system has none and PGSSLROOTCERT is not set"
+                        .into(),
+                )
+            })),
+        }
+    }
+}
+
+fn is_name_error(error: &rustls::Error) -> bool {
+    matches!(
+        error,
+        rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }
+        )
+    )
+}
+
 impl TlsContext {
     pub fn load(trust: &TrustSettings) -> Result<Self, String> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let mut roots = RootCertStore::empty();
-        let native = rustls_native_certs::load_native_certs();
-        for error in &native.errors {
-            tracing::warn!(%error, "could not load a system root certificate");
-        }
-        roots.add_parsable_certificates(native.certs);
+        let mut bundle = RootCertStore::empty();
         let mut pinned = Vec::new();
         if let Some(file) = trust.ca_file.as_deref().filter(|_| !trust.is_system()) {
             pinned = read_ca_file(file)?;
-            let added = add_roots(&mut roots, &pinned, file)?;
+            let added = add_roots(&mut bundle, &pinned, file)?;
             tracing::info!(file = %file.display(), certificates = added, "trusting the CA bundle");
         }
-        let chain = if roots.is_empty() {
-            None
-        } else {
-            Some(
-                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-                    .build()
-                    .map_err(|e| format!("cannot build the certificate verifier: {e}"))?,
-            )
+        let roots = Roots {
+            bundle: Roots::verifier(bundle, &provider)?,
+            system: OnceLock::new(),
+            provider: provider.clone(),
         };
         Ok(Self {
             provider,
-            chain,
+            roots: Arc::new(roots),
             pinned: pinned.into(),
         })
     }
@@ -174,7 +263,7 @@ impl TlsContext {
     pub fn connector(&self, verification: Verification) -> MakeRustlsConnect {
         let verifier = PgVerifier {
             verification,
-            chain: self.chain.clone(),
+            roots: self.roots.clone(),
             pinned: self.pinned.clone(),
             provider: self.provider.clone(),
         };
@@ -247,7 +336,7 @@ fn add_roots(
 #[derive(Debug)]
 struct PgVerifier {
     verification: Verification,
-    chain: Option<Arc<WebPkiServerVerifier>>,
+    roots: Arc<Roots>,
     pinned: Arc<[CertificateDer<'static>]>,
     provider: Arc<CryptoProvider>,
 }
@@ -284,24 +373,18 @@ impl ServerCertVerifier for PgVerifier {
         if self.verification == Verification::None {
             return Ok(ServerCertVerified::assertion());
         }
-        let chain = self.chain.as_ref().ok_or_else(|| {
-            rustls::Error::General(
-                "no trusted root certificates: the system has none and PGSSLROOTCERT is not set"
-                    .into(),
-            )
-        })?;
-        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+        let pinned = self
+            .pinned
+            .iter()
+            .any(|c| c.as_ref() == end_entity.as_ref());
+        match self
+            .roots
+            .verify(end_entity, intermediates, server_name, ocsp, now, pinned)
+        {
             // The chain is good; webpki found no matching alternative name, and libpq would
             // still look at the common name.
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => self.check_name(end_entity, server_name),
-            Err(_)
-                if self
-                    .pinned
-                    .iter()
-                    .any(|c| c.as_ref() == end_entity.as_ref()) =>
-            {
+            Err(e) if is_name_error(&e) => self.check_name(end_entity, server_name),
+            Err(_) if pinned => {
                 let now = std::time::Duration::from_secs(now.as_secs());
                 match crate::cert_names::valid_at(end_entity, now) {
                     Ok(true) => self.check_name(end_entity, server_name),
