@@ -116,6 +116,9 @@ class RuntimeApi:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes; with Nagle's algorithm the body
+            # would wait for the client's delayed ACK, some 40 ms per answer.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):
                 pass
@@ -317,6 +320,9 @@ class LatencyProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes; with Nagle's algorithm the body
+            # would wait for the client's delayed ACK, some 40 ms per answer.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):
                 pass
