@@ -1,7 +1,9 @@
 use rotate_jwt::JwtEngine;
 use rotation_core::{AwsSecretStore, Rotator, init_tracing, serve, serve_error};
 
-#[tokio::main]
+// Lambda sends one event at a time: one thread serves it, with no worker threads to start
+// and no per-thread allocator arenas to fill.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let store = AwsSecretStore::from_env().await;

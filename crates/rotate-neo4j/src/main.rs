@@ -1,8 +1,11 @@
 use rotation_core::{AwsSecretStore, Rotator, init_tracing, serve, serve_error};
 
-#[tokio::main]
+// Lambda sends one event at a time: one thread serves it, with no worker threads to start
+// and no per-thread allocator arenas to fill.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    // Both aws-lc-rs and ring are linked in; rustls needs to be told which one to use.
+    // aws-lc-rs is the only provider this binary uses (the AWS SDK's, and rotate-jwt's
+    // crypto); neo4rs turns on rustls's ring feature as well, so rustls must be told.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     init_tracing();
     let store = AwsSecretStore::from_env().await;
