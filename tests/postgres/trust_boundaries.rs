@@ -8,7 +8,9 @@
 use crate::fixture::Fixture;
 
 use aws_config::SdkConfig;
-use integration_tests::{SecretsManager, attacker_postgres, moto, postgres, tls_postgres, unique};
+use integration_tests::{
+    PgCluster, SecretsManager, attacker_postgres, moto, postgres, tls_postgres, unique,
+};
 use rotate_postgres::{PostgresEngine, Settings, TrustSettings};
 use rotation_core::{AWSCURRENT, AwsRds, Step};
 use serde_json::{Value, json};
@@ -133,6 +135,36 @@ async fn test_secret_fails_where_the_server_lets_any_password_in() {
         "without asking for a password",
     )
     .await;
+}
+
+/// A password sent in cleartext and accepted does not show that the server checked it (a
+/// server that accepts anything answers the same way), so testSecret then tries a wrong one;
+/// a SCRAM login needs no such probe (single_user.rs).
+#[tokio::test]
+async fn a_user_who_logs_in_in_cleartext_is_proved_with_a_refused_wrong_password() {
+    let attacker = attacker_postgres();
+    let user = unique("cleartext");
+    let password = format!("initial-{}", unique("pw"));
+    attacker
+        .create_role_in_group(&user, &password, PgCluster::CLEARTEXT_AUTH)
+        .await;
+    let engine = rotate_postgres::engine(Settings::default());
+    let f = Fixture::existing(
+        attacker,
+        &user,
+        &password,
+        attacker.secret(&user, &password),
+        engine,
+    )
+    .await;
+    let new_password = f.rotate().await;
+    assert!(f.can_login(&new_password).await);
+    let refused: Vec<_> = attacker
+        .logins_of(&user)
+        .into_iter()
+        .filter(|line| line.contains("password authentication failed"))
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
 }
 
 // ---- RDS-managed admin secrets: their server comes from the RDS API ----

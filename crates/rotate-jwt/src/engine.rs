@@ -280,8 +280,8 @@ impl Engine for JwtEngine {
     ) -> Result<(), RotationError> {
         let pending = versions.pending;
         let parsed = self.parse(ctx, AWSPENDING, pending)?;
-        let current = versions.current(ctx)?;
-        let current_parsed = self.parse(ctx, AWSCURRENT, current)?;
+        let current = versions.current(ctx).await?;
+        let current_parsed = self.parse(ctx, AWSCURRENT, &current)?;
         match (&current_parsed, parsed) {
             (KeySecret::Bare(form), KeySecret::Bare(_)) => {
                 let wanted = form.strengthened();
@@ -292,7 +292,7 @@ impl Engine for JwtEngine {
                         wanted.length
                     )));
                 }
-                if pending == current {
+                if *pending == current {
                     return Err(RotationError::TestFailed(
                         "the pending key is the current key".into(),
                     ));

@@ -1,6 +1,6 @@
 //! Admin logins answer SCRAM only: a server that asks for the password in cleartext or as an
-//! MD5 hash gets nothing. Every login also records whether the server asked for the password
-//! at all: one that lets a user in without (trust, peer, certificate) proves nothing about it.
+//! MD5 hash gets nothing. Every login also records how the server authenticated it: only a
+//! completed SCRAM exchange proves that the server holds this password's verifier.
 //!
 //! tokio-postgres answers whatever authentication request the server sends, and a server
 //! someone else controls (or a man in the middle of an unverified connection) can simply ask
@@ -12,7 +12,9 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+
+use rotation_core::PasswordCheck;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -24,8 +26,8 @@ const AUTHENTICATION: u8 = b'R';
 const AUTH_OK: u32 = 0;
 const CLEARTEXT: u32 = 3;
 const MD5: u32 = 5;
-/// AuthenticationSASL: the start of a SCRAM exchange.
-const SASL: u32 = 10;
+/// AuthenticationSASLFinal: the server's proof, which tokio-postgres then checks.
+const SASL_FINAL: u32 = 12;
 const ERROR_RESPONSE: u8 = b'E';
 /// Type, length and request code of an authentication message.
 const AUTH_HEADER_LEN: usize = 9;
@@ -49,14 +51,26 @@ impl std::fmt::Display for WeakAuthRequest {
 
 impl std::error::Error for WeakAuthRequest {}
 
-/// Whether the server asked for the password during one login, shared with the connection
-/// that tokio-postgres drives.
+/// How the server authenticated one login, shared with the connection that tokio-postgres
+/// drives.
 #[derive(Debug, Clone, Default)]
-pub struct PasswordAsked(Arc<AtomicBool>);
+pub struct PasswordAsked(Arc<AtomicU8>);
+
+const NOT_ASKED: u8 = 0;
+const SENT: u8 = 1;
+const PROVEN: u8 = 2;
 
 impl PasswordAsked {
-    pub fn get(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+    pub fn check(&self) -> PasswordCheck {
+        match self.0.load(Ordering::SeqCst) {
+            NOT_ASKED => PasswordCheck::NotAsked,
+            PROVEN => PasswordCheck::Proven,
+            _ => PasswordCheck::Unknown,
+        }
+    }
+
+    fn record(&self, seen: u8) {
+        self.0.fetch_max(seen, Ordering::SeqCst);
     }
 }
 
@@ -136,7 +150,8 @@ impl Inspector {
                             method: "as an MD5 hash",
                         });
                     }
-                    CLEARTEXT | MD5 | SASL => self.asked.0.store(true, Ordering::SeqCst),
+                    CLEARTEXT | MD5 => self.asked.record(SENT),
+                    SASL_FINAL => self.asked.record(PROVEN),
                     AUTH_OK => self.finish_after_message = true,
                     _ => {}
                 }
@@ -357,27 +372,30 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_login_records_whether_the_server_asked_for_the_password() {
+    async fn a_login_records_how_the_server_authenticated_it() {
         let trusted = auth(AUTH_OK, &[]);
-        let mut scram = auth(SASL, b"SCRAM-SHA-256\0\0");
-        scram.extend_from_slice(&auth(12, b"v=xyz"));
+        let mut scram = auth(10, b"SCRAM-SHA-256\0\0");
+        scram.extend_from_slice(&auth(11, b"r=abc"));
+        scram.extend_from_slice(&auth(SASL_FINAL, b"v=xyz"));
         scram.extend_from_slice(&auth(AUTH_OK, &[]));
-        // A password request after authentication ended is ordinary data, not a request.
+        // A request after authentication ended is ordinary data, not a request.
         let mut trusted_then_data = trusted.clone();
-        trusted_then_data.extend_from_slice(&auth(CLEARTEXT, &[]));
+        trusted_then_data.extend_from_slice(&auth(SASL_FINAL, &[]));
+        let mut cleartext = auth(CLEARTEXT, &[]);
+        cleartext.extend_from_slice(&auth(AUTH_OK, &[]));
         for (stream, enforce, expected) in [
-            (trusted, true, false),
-            (trusted_then_data, false, false),
-            (scram, true, true),
-            (auth(CLEARTEXT, &[]), false, true),
-            (auth(MD5, b"salt"), false, true),
+            (trusted, true, PasswordCheck::NotAsked),
+            (trusted_then_data, false, PasswordCheck::NotAsked),
+            (scram, true, PasswordCheck::Proven),
+            (cleartext, false, PasswordCheck::Unknown),
+            (auth(MD5, b"salt"), false, PasswordCheck::Unknown),
         ] {
             for chunk in [1, 4096] {
                 let asked = PasswordAsked::default();
                 read_watching(stream.clone(), enforce, chunk, asked.clone())
                     .await
                     .unwrap();
-                assert_eq!(asked.get(), expected, "{stream:?}");
+                assert_eq!(asked.check(), expected, "{stream:?}");
             }
         }
     }

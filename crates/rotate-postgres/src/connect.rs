@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 
 use rotation_core::{
-    Bound, Credentials, Endpoint, FailureKind, Limit, LoginFailure, LoginRole, server_message,
+    Bound, Credentials, Endpoint, FailureKind, Limit, LoginFailure, LoginRole, PasswordCheck,
+    server_message,
 };
 use tokio::net::TcpStream;
 use tokio_postgres::config::{ChannelBinding, SslMode};
@@ -34,8 +35,8 @@ pub struct PgSession {
     transport: Transport,
     address: SocketAddr,
     host: String,
-    /// The server asked for the password before letting this session in.
-    pub password_checked: bool,
+    /// How the server authenticated this session.
+    pub password_check: PasswordCheck,
 }
 
 /// A failed attempt, and whether the server declined TLS before any handshake.
@@ -188,7 +189,7 @@ impl Login<'_> {
                 transport,
                 address,
                 host: self.endpoint.host.clone(),
-                password_checked: asked.get(),
+                password_check: asked.check(),
             }),
             Ok(Err(refusal)) => Err(self.refused(mode, transport, refusal)),
             Err(_) => Err(self.failed(

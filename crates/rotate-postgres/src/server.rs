@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use rotation_core::{
     Bound, Credentials, EndpointError, FailureKind, Identity, Limit, LoginEngine, LoginFailure,
-    LoginSecret, RotationError, Secret, Server, UserChange, sanitize,
+    LoginSecret, PasswordCheck, RotationError, Secret, Server, UserChange, sanitize,
 };
 
 use crate::connect::{Login, PgSession, classify, error_text, within};
@@ -86,6 +86,10 @@ impl Server for Postgres {
     const ENGINES: &'static [&'static str] = &ENGINES;
     const MAX_USERNAME_BYTES: usize = MAX_ROLE_NAME_BYTES;
     const ADMIN_SERVER_KEY: &'static str = "host";
+    // PostgreSQL does not lock users out, so a login that sent the password in cleartext or
+    // as MD5 (which a server accepting anything would answer the same way) is followed by a
+    // wrong one in testSecret. SCRAM logins, the norm, need none.
+    const WRONG_PASSWORD_PROBE: bool = true;
 
     fn endpoint(&self, secret: &LoginSecret) -> Result<PgEndpoint, EndpointError> {
         PgEndpoint::of_user(secret, &self.settings)
@@ -126,8 +130,8 @@ impl Server for Postgres {
         .await
     }
 
-    fn password_checked(&self, session: &PgSession) -> Option<bool> {
-        Some(session.password_checked)
+    fn password_check(&self, session: &PgSession) -> PasswordCheck {
+        session.password_check
     }
 
     async fn identity(

@@ -100,10 +100,13 @@ pub struct Versions<'a> {
 }
 
 impl Versions<'_> {
-    /// The AWSCURRENT value, which the step must have asked for.
-    pub fn current(&self, ctx: &StepContext<'_>) -> Result<&Secret, RotationError> {
-        self.current
-            .ok_or_else(|| ctx.missing(crate::store::AWSCURRENT))
+    /// The AWSCURRENT value: the one read together with the step's other reads when the
+    /// engine asked for it ([`Engine::reads_current`]), else read now.
+    pub async fn current(&self, ctx: &StepContext<'_>) -> Result<Secret, RotationError> {
+        match self.current {
+            Some(current) => Ok(current.clone()),
+            None => ctx.current().await,
+        }
     }
 }
 

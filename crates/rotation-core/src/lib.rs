@@ -49,7 +49,8 @@ pub use rds::{
 pub use redact::{REDACTED, Secret, sanitize, scrub, server_message};
 pub use rotator::{Outcome, Rotator};
 pub use server::{
-    Credentials, Endpoint, EndpointError, Identity, LoginFailure, LoginRole, Server, UserChange,
+    Credentials, Endpoint, EndpointError, Identity, LoginFailure, LoginRole, PasswordCheck, Server,
+    UserChange,
 };
 pub use settings::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXCLUDED_CHARACTERS, LoginSettings, StrategyConfig,

@@ -13,9 +13,10 @@ use crate::deadline::Bound;
 use crate::engine::{Applied, Engine, StepContext, Versions};
 use crate::error::RotationError;
 use crate::login_secret::LoginSecret;
+use crate::password::PasswordPolicy;
 use crate::rds::DatabaseDirectory;
 use crate::redact::{Secret, sanitize, scrub};
-use crate::server::{Credentials, Endpoint, Server, UserChange};
+use crate::server::{Credentials, Endpoint, PasswordCheck, Server, UserChange};
 use crate::settings::LoginSettings;
 use crate::store::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use crate::strategy::{Strategy, base_username, usable_previous};
@@ -329,6 +330,29 @@ impl<S: Server> LoginEngine<S> {
     }
 }
 
+impl<S: Server> LoginEngine<S> {
+    /// For a login that does not show whether the password was checked: a random password
+    /// that nobody holds has to be refused.
+    async fn ensure_wrong_password_refused(
+        &self,
+        pending: &UserSecret<S::Endpoint>,
+        bound: Bound,
+    ) -> Result<(), RotationError> {
+        let wrong = PasswordPolicy::defaults("").generate()?;
+        let who = Credentials::user(&pending.username, &wrong);
+        match self.server.login(&pending.endpoint, who, bound).await {
+            Err(f) if f.refused_password() => Ok(()),
+            Err(f) => Err(f.into()),
+            Ok(_) => Err(RotationError::TestFailed(format!(
+                "{} at {} let user \"{}\" log in with a random wrong password, so it does not check this user's password; no rotation can prove a password works there",
+                S::NAME,
+                sanitize(&pending.endpoint.address()),
+                sanitize(&pending.username)
+            ))),
+        }
+    }
+}
+
 #[async_trait]
 impl<S: Server> Engine for LoginEngine<S> {
     fn name(&self) -> &'static str {
@@ -355,7 +379,7 @@ impl<S: Server> Engine for LoginEngine<S> {
         ctx: &StepContext<'_>,
         versions: &Versions<'_>,
     ) -> Result<Applied, RotationError> {
-        let current = self.parse(ctx, AWSCURRENT, versions.current(ctx)?)?;
+        let current = self.parse(ctx, AWSCURRENT, &versions.current(ctx).await?)?;
         let pending = self.parse(ctx, AWSPENDING, versions.pending)?;
         let strategy = self.strategy(ctx, &current)?;
         let expected_user =
@@ -378,15 +402,21 @@ impl<S: Server> Engine for LoginEngine<S> {
         let bound = self.bound(ctx);
         let who = Credentials::user(&pending.username, &pending.password);
         let mut session = self.server.login(&pending.endpoint, who, bound).await?;
-        // A server that lets the user in without asking for a password (trust, peer or
-        // certificate authentication) would pass any password: the login proves nothing.
-        if self.server.password_checked(&session) == Some(false) {
-            return Err(RotationError::TestFailed(format!(
-                "{} at {} let user \"{}\" in without asking for a password (trust authentication?), so no password can be proved to work there",
-                S::NAME,
-                sanitize(&pending.endpoint.address()),
-                sanitize(&pending.username)
-            )));
+        match self.server.password_check(&session) {
+            PasswordCheck::Proven => {}
+            // Trust, peer or certificate authentication would let any password in.
+            PasswordCheck::NotAsked => {
+                return Err(RotationError::TestFailed(format!(
+                    "{} at {} let user \"{}\" in without asking for a password (trust authentication?), so no password can be proved to work there",
+                    S::NAME,
+                    sanitize(&pending.endpoint.address()),
+                    sanitize(&pending.username)
+                )));
+            }
+            PasswordCheck::Unknown if S::WRONG_PASSWORD_PROBE => {
+                self.ensure_wrong_password_refused(&pending, bound).await?;
+            }
+            PasswordCheck::Unknown => {}
         }
         let identity = self.server.identity(&mut session, bound).await?;
         if identity.user != pending.username {

@@ -13,7 +13,7 @@ use crate::deadline::{Bound, Deadline};
 use crate::error::FailureKind;
 use crate::rds::{RDS_CLUSTER_TAG, RdsAddress, RdsEndpoints, RdsResource};
 use crate::recording_store::RecordingStore;
-use crate::server::{EndpointError, Identity, LoginFailure, LoginRole};
+use crate::server::{EndpointError, Identity, LoginFailure, LoginRole, PasswordCheck};
 use crate::{InMemorySecretStore, Rotator, Step, StrategyConfig, StrategySetting};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,11 +57,13 @@ struct ToyServer {
     attempts: Mutex<Vec<Attempt>>,
     /// Lets any password in, as `trust` authentication does.
     trust: bool,
+    /// Logins do not show whether the password was checked (cleartext or MD5).
+    unproven: bool,
 }
 
 struct ToySession {
     user: String,
-    password_checked: bool,
+    check: PasswordCheck,
 }
 
 impl ToyServer {
@@ -90,6 +92,7 @@ impl Server for ToyServer {
     const ENGINES: &'static [&'static str] = &["toy"];
     const MAX_USERNAME_BYTES: usize = 63;
     const ADMIN_SERVER_KEY: &'static str = "host";
+    const WRONG_PASSWORD_PROBE: bool = true;
 
     fn endpoint(&self, secret: &LoginSecret) -> Result<ToyEndpoint, EndpointError> {
         Ok(ToyEndpoint {
@@ -145,7 +148,11 @@ impl Server for ToyServer {
         if accepted {
             Ok(ToySession {
                 user: who.username.into(),
-                password_checked: !self.trust,
+                check: match (self.unproven, self.trust) {
+                    (true, _) => PasswordCheck::Unknown,
+                    (false, true) => PasswordCheck::NotAsked,
+                    (false, false) => PasswordCheck::Proven,
+                },
             })
         } else {
             Err(LoginFailure::new(
@@ -155,8 +162,8 @@ impl Server for ToyServer {
         }
     }
 
-    fn password_checked(&self, s: &ToySession) -> Option<bool> {
-        Some(s.password_checked)
+    fn password_check(&self, s: &ToySession) -> PasswordCheck {
+        s.check
     }
 
     async fn identity(&self, s: &mut ToySession, _: Bound) -> Result<Identity, RotationError> {
@@ -645,6 +652,38 @@ async fn test_secret_fails_on_a_server_that_accepts_any_password() {
             .iter()
             .all(|a| a.accepted)
     );
+}
+
+/// A login that sent the password in cleartext or as MD5 does not show that the server
+/// checked it: testSecret then tries a random wrong password, which must be refused.
+#[tokio::test]
+async fn a_login_that_does_not_prove_the_password_is_followed_by_a_wrong_one() {
+    for trust in [false, true] {
+        let server = ToyServer {
+            trust,
+            unproven: true,
+            ..ToyServer::default()
+        };
+        let (rotator, token) = begun(
+            InMemorySecretStore::new(),
+            engine(server.with_user(USER, "pw-0")),
+            &user_secret(json!({})),
+        )
+        .await;
+        rotator.run(&event(Step::SetSecret, &token)).await.unwrap();
+        let result = rotator.run(&event(Step::TestSecret, &token)).await;
+        let attempts = rotator.engine().server().attempts();
+        let probe = attempts.last().unwrap();
+        assert_eq!(probe.user, USER);
+        if trust {
+            let err = result.unwrap_err();
+            assert_eq!(err.error_type(), "TestFailed");
+            assert!(err.to_string().contains("random wrong password"), "{err}");
+        } else {
+            result.unwrap();
+            assert!(!probe.accepted, "{attempts:?}");
+        }
+    }
 }
 
 #[tokio::test]

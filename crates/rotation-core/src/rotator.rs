@@ -174,10 +174,20 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
                     .await
             }
             Step::SetSecret | Step::TestSecret => {
+                // Errors in the order the values are used: setSecret starts from the current
+                // value, testSecret from the pending one.
+                let mut current = current;
+                let resolve =
+                    |read: Option<_>| read.map(|c| required(AWSCURRENT, Some(c))).transpose();
+                let early = match event.step {
+                    Step::SetSecret => resolve(current.take())?,
+                    _ => None,
+                };
                 let pending = required(AWSPENDING, pending)?;
-                let current = current
-                    .map(|value| required(AWSCURRENT, Some(value)))
-                    .transpose()?;
+                let current = match early {
+                    Some(value) => Some(value),
+                    None => resolve(current)?,
+                };
                 let versions = Versions {
                     pending: &pending,
                     current: current.as_ref(),

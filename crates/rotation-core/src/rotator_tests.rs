@@ -58,7 +58,7 @@ impl Engine for ToyEngine {
         v: &Versions<'_>,
     ) -> Result<Applied, RotationError> {
         let pending = password_of(ctx, AWSPENDING, v.pending)?;
-        let current = password_of(ctx, AWSCURRENT, v.current(ctx)?)?;
+        let current = password_of(ctx, AWSCURRENT, &v.current(ctx).await?)?;
         let on_server = self.0.password.lock().unwrap().clone();
         if on_server == pending {
             return Ok(Applied::AlreadyInPlace);

@@ -109,6 +109,21 @@ pub struct Identity {
     pub acting_as: String,
 }
 
+/// What a login showed about whether the server checked the password: on a server that lets
+/// anyone in, a working login proves nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordCheck {
+    /// The server proved it holds this password's verifier (a completed SCRAM exchange).
+    Proven,
+    /// The server let the user in without asking for a password (trust, peer or certificate
+    /// authentication).
+    NotAsked,
+    /// The login does not tell: the password was sent (in cleartext or hashed with MD5) and
+    /// accepted, which a server that accepts anything would do too; or the protocol says
+    /// nothing (Bolt).
+    Unknown,
+}
+
 /// What the admin user is asked to do to one user, in one go where the server allows it.
 #[derive(Debug, Clone, Copy)]
 pub struct UserChange<'a> {
@@ -174,6 +189,10 @@ pub trait Server: Send + Sync + 'static {
     const MAX_USERNAME_BYTES: usize;
     /// The admin secret's key that names its server ("host", "uri"), for messages.
     const ADMIN_SERVER_KEY: &'static str;
+    /// When a login does not show whether the password was checked
+    /// ([`PasswordCheck::Unknown`]), testSecret also logs in with a random wrong password,
+    /// which must be refused. Off where failed logins lock the user out.
+    const WRONG_PASSWORD_PROBE: bool = false;
     /// [`Server::drift`] needs an admin session to compare the two users.
     const DRIFT_NEEDS_ADMIN: bool = false;
 
@@ -214,12 +233,10 @@ pub trait Server: Send + Sync + 'static {
         bound: Bound,
     ) -> Result<Self::Session, LoginFailure>;
 
-    /// Whether the server asked for the password before it let `session` in: `Some(false)`
-    /// when it did not (trust, peer or certificate authentication), where a working login
-    /// proves nothing about the password; `None` when the protocol does not tell.
-    fn password_checked(&self, session: &Self::Session) -> Option<bool> {
+    /// What the login of `session` showed about whether the server checked the password.
+    fn password_check(&self, session: &Self::Session) -> PasswordCheck {
         let _ = session;
-        None
+        PasswordCheck::Unknown
     }
 
     /// Who the session is.
