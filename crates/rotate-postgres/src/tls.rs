@@ -217,7 +217,16 @@ impl Roots {
         }
         match self.system() {
             Some(system) => {
-                system.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+                match system.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+                    // The system store knows nothing of this chain; the bundle's reason (an
+                    // expired certificate, a bad signature) is the one worth reporting.
+                    Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer))
+                        if refused.is_some() =>
+                    {
+                        Err(refused.unwrap())
+                    }
+                    decided => decided,
+                }
             }
             None => Err(refused.unwrap_or_else(|| {
                 rustls::Error::General(
