@@ -296,15 +296,17 @@ fn report(series: &[Series]) -> String {
     .unwrap();
     writeln!(
         out,
-        "Each function is its x86_64 release binary behind the Lambda Runtime API (moto); \
+        "Each function is its {} release binary behind the Lambda Runtime API (moto); \
          RotateSecret drives the four steps; every Secrets Manager call passes a proxy that \
-         holds it for the latency shown. PostgreSQL 15 (SCRAM, verify-full TLS), Neo4j 5 \
-         (Bolt) and moto run on the same machine. Times in milliseconds, median / p95 over \
+         holds it for the latency shown. PostgreSQL (SCRAM, verify-full TLS), Neo4j (Bolt) \
+         and moto run on the same machine. Times in milliseconds, median / p95 over \
          {} rotations: a step runs from the event being handed over to the answer \
          arriving; a rotation is its four steps. Cold: the first rotation of a new process; \
          warm: later ones in the same process. Round trips are sequential Secrets Manager calls \
          (calls in flight together count once), counted at {COUNTED_AT_MS} ms where they \
-         visibly overlap.\n",
+         visibly overlap. Percentiles are nearest-rank (the median of an even count is the \
+         lower middle value).\n",
+        std::env::consts::ARCH,
         rotation_count()
     )
     .unwrap();
@@ -342,7 +344,8 @@ fn report(series: &[Series]) -> String {
     }
     writeln!(
         out,
-        "\n| function | release binary (x86_64) | Lambda zip ({zip_arch}) |"
+        "\n| function | release binary ({}) | Lambda zip ({zip_arch}) |",
+        std::env::consts::ARCH
     )
     .unwrap();
     writeln!(out, "|---|---|---|").unwrap();

@@ -155,8 +155,9 @@ class RuntimeApi:
                     return self.reply(404)
                 with api.lock:
                     waiting = api.results.get(parts[1])
-                    if waiting is not None:
-                        step, delivered = api.delivered.pop(parts[1])
+                    delivery = api.delivered.pop(parts[1], None)
+                    if waiting is not None and delivery is not None:
+                        step, delivered = delivery
                         api.timings.append({
                             "step": step,
                             "delivered": delivered,
