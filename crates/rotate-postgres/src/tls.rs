@@ -132,7 +132,6 @@ impl TrustSettings {
 
 /// Trusted roots and crypto, loaded once per process and shared by every connection.
 pub struct TlsContext {
-    provider: Arc<CryptoProvider>,
     roots: Arc<Roots>,
     /// The certificates of `PGSSLROOTCERT` themselves: a server presenting one of them is
     /// trusted as it is, as OpenSSL (and so libpq) trusts a self-signed certificate given as a
@@ -260,10 +259,9 @@ impl TlsContext {
         let roots = Roots {
             bundle: Roots::verifier(bundle, &provider)?,
             system: OnceLock::new(),
-            provider: provider.clone(),
+            provider,
         };
         Ok(Self {
-            provider,
             roots: Arc::new(roots),
             pinned: pinned.into(),
         })
@@ -274,9 +272,8 @@ impl TlsContext {
             verification,
             roots: self.roots.clone(),
             pinned: self.pinned.clone(),
-            provider: self.provider.clone(),
         };
-        let config = ClientConfig::builder_with_provider(self.provider.clone())
+        let config = ClientConfig::builder_with_provider(self.roots.provider.clone())
             .with_safe_default_protocol_versions()
             .expect("the aws-lc-rs provider supports the default protocol versions")
             .dangerous()
@@ -347,7 +344,6 @@ struct PgVerifier {
     verification: Verification,
     roots: Arc<Roots>,
     pinned: Arc<[CertificateDer<'static>]>,
-    provider: Arc<CryptoProvider>,
 }
 
 impl PgVerifier {
@@ -415,7 +411,7 @@ impl ServerCertVerifier for PgVerifier {
             message,
             cert,
             dss,
-            &self.provider.signature_verification_algorithms,
+            &self.roots.provider.signature_verification_algorithms,
         )
     }
 
@@ -429,12 +425,13 @@ impl ServerCertVerifier for PgVerifier {
             message,
             cert,
             dss,
-            &self.provider.signature_verification_algorithms,
+            &self.roots.provider.signature_verification_algorithms,
         )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
+        self.roots
+            .provider
             .signature_verification_algorithms
             .supported_schemes()
     }

@@ -163,6 +163,8 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
         let required = |stage: &str, value: Option<Result<Option<Secret>, RotationError>>| {
             value.unwrap_or(Ok(None))?.ok_or_else(|| ctx.missing(stage))
         };
+        // AWSCURRENT when the engine asked for it in this step, which must then have a value.
+        let declared = |value: Option<_>| value.map(|v| required(AWSCURRENT, Some(v))).transpose();
         match event.step {
             Step::CreateSecret => {
                 // Checked first: a retry must not make (and log) a value it then throws away.
@@ -173,34 +175,30 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
                 self.create(&ctx, event, &required(AWSCURRENT, current)?)
                     .await
             }
-            Step::SetSecret | Step::TestSecret => {
-                // Errors in the order the values are used: setSecret starts from the current
-                // value, testSecret from the pending one.
-                let mut current = current;
-                let resolve =
-                    |read: Option<_>| read.map(|c| required(AWSCURRENT, Some(c))).transpose();
-                let early = match event.step {
-                    Step::SetSecret => resolve(current.take())?,
-                    _ => None,
-                };
+            // Errors in the order the values are used: setSecret starts from the current
+            // value, testSecret from the pending one.
+            Step::SetSecret => {
+                let current = declared(current)?;
                 let pending = required(AWSPENDING, pending)?;
-                let current = match early {
-                    Some(value) => Some(value),
-                    None => resolve(current)?,
-                };
                 let versions = Versions {
                     pending: &pending,
                     current: current.as_ref(),
                 };
-                if event.step == Step::TestSecret {
-                    self.engine.verify(&ctx, &versions).await?;
-                    return Ok(Outcome::Tested);
-                }
                 Ok(match self.engine.apply(&ctx, &versions).await? {
                     Applied::Changed => Outcome::Applied,
                     Applied::AlreadyInPlace => Outcome::AlreadyApplied,
                     Applied::NothingToChange => Outcome::NothingToApply,
                 })
+            }
+            Step::TestSecret => {
+                let pending = required(AWSPENDING, pending)?;
+                let current = declared(current)?;
+                let versions = Versions {
+                    pending: &pending,
+                    current: current.as_ref(),
+                };
+                self.engine.verify(&ctx, &versions).await?;
+                Ok(Outcome::Tested)
             }
             Step::FinishSecret => {
                 let holder = metadata
