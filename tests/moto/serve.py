@@ -95,6 +95,18 @@ GRACE_SECONDS = 2
 ROTATION_TOKEN_PREFIX = "rotation-token-"
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """Keep-alive HTTP/1.1 that logs nothing and answers without delay."""
+
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle's algorithm the body would wait
+    # for the client's delayed ACK, some 40 ms per answer.
+    disable_nagle_algorithm = True
+
+    def log_message(self, *args):
+        pass
+
+
 class RuntimeApi:
     """The Lambda Runtime API of one function: events go out on /invocation/next, results
     come back on /invocation/{id}/response or /error."""
@@ -114,15 +126,7 @@ class RuntimeApi:
         self.delivered: dict[str, tuple[str, float]] = {}
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in separate writes; with Nagle's algorithm the body
-            # would wait for the client's delayed ACK, some 40 ms per answer.
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def reply(self, status: int, body: bytes = b"", headers: dict | None = None):
                 self.send_response(status)
                 for name, value in (headers or {}).items():
@@ -319,15 +323,7 @@ class LatencyProxy:
         self.lock = threading.Lock()
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in separate writes; with Nagle's algorithm the body
-            # would wait for the client's delayed ACK, some 40 ms per answer.
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 start = time.time()

@@ -109,23 +109,26 @@ async fn admin_logins_never_answer_a_request_for_the_cleartext_password() {
     assert!(!attacker.role_exists(&format!("{}_clone", f.user)).await);
 }
 
-#[tokio::test]
-async fn test_secret_fails_where_the_server_lets_any_password_in() {
+/// A single-user rotation of a new role in `group` of the attacker cluster, whose
+/// authentication method that group chooses.
+async fn on_attacker_in_group(prefix: &str, group: &str) -> Fixture {
     let attacker = attacker_postgres();
-    let user = unique("trusted");
+    let user = unique(prefix);
     let password = format!("initial-{}", unique("pw"));
-    attacker
-        .create_role_in_group(&user, &password, "trust_auth")
-        .await;
-    let engine = rotate_postgres::engine(Settings::default());
-    let f = Fixture::existing(
+    attacker.create_role_in_group(&user, &password, group).await;
+    Fixture::existing(
         attacker,
         &user,
         &password,
         attacker.secret(&user, &password),
-        engine,
+        rotate_postgres::engine(Settings::default()),
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn test_secret_fails_where_the_server_lets_any_password_in() {
+    let f = on_attacker_in_group("trusted", PgCluster::TRUST_AUTH).await;
     let token = f.begin().await;
     f.step(Step::SetSecret, &token).await.unwrap();
     f.assert_rejected(
@@ -142,25 +145,11 @@ async fn test_secret_fails_where_the_server_lets_any_password_in() {
 /// a SCRAM login needs no such probe (single_user.rs).
 #[tokio::test]
 async fn a_user_who_logs_in_in_cleartext_is_proved_with_a_refused_wrong_password() {
-    let attacker = attacker_postgres();
-    let user = unique("cleartext");
-    let password = format!("initial-{}", unique("pw"));
-    attacker
-        .create_role_in_group(&user, &password, PgCluster::CLEARTEXT_AUTH)
-        .await;
-    let engine = rotate_postgres::engine(Settings::default());
-    let f = Fixture::existing(
-        attacker,
-        &user,
-        &password,
-        attacker.secret(&user, &password),
-        engine,
-    )
-    .await;
+    let f = on_attacker_in_group("cleartext", PgCluster::CLEARTEXT_AUTH).await;
     let new_password = f.rotate().await;
     assert!(f.can_login(&new_password).await);
-    let refused: Vec<_> = attacker
-        .logins_of(&user)
+    let refused: Vec<_> = attacker_postgres()
+        .logins_of(&f.user)
         .into_iter()
         .filter(|line| line.contains("password authentication failed"))
         .collect();
