@@ -89,6 +89,14 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
         self.run_until(event, Deadline::NONE).await
     }
 
+    /// Runs one step for an operator rotating by hand, outside Lambda. Secrets Manager is not
+    /// asked to start the rotation, so rotation need not be enabled, and createSecret may name
+    /// a version that does not exist yet: it creates it, labelled AWSPENDING, as the service's
+    /// value-less stub would have been. Every other check is the function's.
+    pub async fn run_by_hand(&self, event: &RotationEvent) -> Result<Outcome, RotationError> {
+        self.run_as(event, Deadline::NONE, Caller::Operator).await
+    }
+
     /// Runs one step. Each call inside it is bounded by what `deadline` leaves, and the step
     /// as a whole too: whatever hangs, the step answers with its own error before Lambda
     /// would kill it.
@@ -96,6 +104,15 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
         &self,
         event: &RotationEvent,
         deadline: Deadline,
+    ) -> Result<Outcome, RotationError> {
+        self.run_as(event, deadline, Caller::SecretsManager).await
+    }
+
+    async fn run_as(
+        &self,
+        event: &RotationEvent,
+        deadline: Deadline,
+        caller: Caller,
     ) -> Result<Outcome, RotationError> {
         let span = info_span!(
             "rotation",
@@ -105,7 +122,7 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
             version = %sanitize(&event.token),
         );
         async {
-            let step = self.run_step(event, deadline);
+            let step = self.run_step(event, deadline, caller);
             let result = match deadline.step_budget() {
                 None => step.await,
                 Some(budget) => tokio::time::timeout(budget, step)
@@ -138,6 +155,7 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
         &self,
         event: &RotationEvent,
         deadline: Deadline,
+        caller: Caller,
     ) -> Result<Outcome, RotationError> {
         let ctx = StepContext {
             secret_id: &event.secret_id,
@@ -156,7 +174,7 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
             when(reads_pending, ctx.fetch(AWSPENDING, Some(&event.token))),
         );
         let metadata = metadata.map_err(|e| e.for_stage(&event.secret_id, "metadata"))?;
-        if Self::precheck(&metadata, event)? == Precheck::AlreadyCurrent {
+        if Self::precheck(&metadata, event, caller)? == Precheck::AlreadyCurrent {
             info!("version is already AWSCURRENT; nothing to do");
             return Ok(Outcome::AlreadyCurrent);
         }
@@ -218,13 +236,18 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
     fn precheck(
         metadata: &SecretMetadata,
         event: &RotationEvent,
+        caller: Caller,
     ) -> Result<Precheck, RotationError> {
         let secret = || sanitize(&event.secret_id);
         let version = || sanitize(&event.token);
-        if !metadata.rotation_enabled {
+        if !metadata.rotation_enabled && caller == Caller::SecretsManager {
             return Err(RotationError::RotationNotEnabled { secret: secret() });
         }
-        let Some(stages) = metadata.stages_of(&event.token) else {
+        let stages = metadata.stages_of(&event.token);
+        if stages.is_none() && caller == Caller::Operator && event.step == Step::CreateSecret {
+            return Ok(Precheck::Pending);
+        }
+        let Some(stages) = stages else {
             return Err(RotationError::VersionNotStaged {
                 secret: secret(),
                 version: version(),
@@ -261,6 +284,15 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
         info!("stored a new AWSPENDING value");
         Ok(Outcome::Created)
     }
+}
+
+/// Who started the rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    /// Secrets Manager, after RotateSecret made the AWSPENDING stub.
+    SecretsManager,
+    /// An operator's tool, with no stub and perhaps no rotation schedule.
+    Operator,
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -392,3 +392,51 @@ async fn handle_answers_with_the_step_and_outcome() {
         .unwrap_err();
     assert_eq!(err.error_type(), "InvalidEvent");
 }
+
+#[tokio::test]
+async fn an_operator_rotates_by_hand_without_a_schedule_or_a_stub() {
+    let (rotator, server) = setup();
+    let token = "operator-made-version";
+    rotator.store().set_rotation_enabled(NAME, false);
+    // What Secrets Manager would refuse to drive: rotation is off, the version does not exist.
+    let refused = rotator.run(&event(Step::CreateSecret, token)).await;
+    assert!(
+        matches!(refused, Err(RotationError::RotationNotEnabled { .. })),
+        "{refused:?}"
+    );
+    let expected = [
+        Outcome::Created,
+        Outcome::Applied,
+        Outcome::Tested,
+        Outcome::Finished,
+    ];
+    for (step, outcome) in Step::ALL.into_iter().zip(expected) {
+        assert_eq!(
+            rotator.run_by_hand(&event(step, token)).await.unwrap(),
+            outcome,
+            "{step:?}"
+        );
+    }
+    assert_eq!(
+        stored(&rotator, AWSCURRENT)["password"],
+        server.password.lock().unwrap().as_str()
+    );
+    assert_eq!(stored(&rotator, AWSPREVIOUS)["password"], "old-pw");
+}
+
+#[tokio::test]
+async fn by_hand_only_createsecret_may_name_a_version_that_does_not_exist() {
+    let (rotator, server) = setup();
+    for step in [Step::SetSecret, Step::TestSecret, Step::FinishSecret] {
+        let e = rotator
+            .run_by_hand(&event(step, "no-such-version"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, RotationError::VersionNotStaged { .. }),
+            "{step:?}: {e:?}"
+        );
+    }
+    assert_eq!(*server.password.lock().unwrap(), "old-pw");
+    assert_eq!(rotator.store().snapshot(NAME).len(), 1);
+}
