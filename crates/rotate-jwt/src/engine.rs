@@ -38,7 +38,7 @@ impl JwtEngine {
         Settings::from_env().map(Self::new)
     }
 
-    fn parse(
+    pub(crate) fn parse(
         &self,
         ctx: &StepContext<'_>,
         stage: &str,
@@ -56,7 +56,7 @@ impl JwtEngine {
 
     /// The algorithm and size of the next key. For a rotation, configuration first, then the
     /// current key; for a first key, the placeholder's own `alg` first, then configuration.
-    fn next_key_spec(
+    pub(crate) fn next_key_spec(
         &self,
         ctx: &StepContext<'_>,
         alg: Option<Algorithm>,

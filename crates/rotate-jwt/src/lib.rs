@@ -8,6 +8,7 @@ mod algorithm;
 mod bare;
 mod base64url;
 mod engine;
+mod inspect;
 mod jwk;
 mod jwks;
 mod key;

@@ -13,6 +13,13 @@ pub const CHANGE_OWN_PASSWORD: &str = "ALTER CURRENT USER SET PASSWORD FROM $old
 pub const CREATE_USER: &str = "CREATE USER $user SET PASSWORD $password CHANGE NOT REQUIRED";
 pub const SET_USER_PASSWORD: &str = "ALTER USER $user SET PASSWORD $password CHANGE NOT REQUIRED";
 
+/// "community" or "enterprise".
+pub const EDITION: &str = "CALL dbms.components() YIELD edition RETURN edition";
+
+/// The privileges the session's user holds (Enterprise Edition only).
+pub const OWN_PRIVILEGES: &str =
+    "SHOW USER PRIVILEGES YIELD action, access WHERE access = 'GRANTED' RETURN action";
+
 /// The roles of a user; `null` on Community Edition, which has no roles.
 pub const USER_ROLES: &str = "SHOW USERS YIELD user, roles WHERE user = $user RETURN roles";
 pub const GRANT_ROLE: &str = "GRANT ROLE $role TO $user";

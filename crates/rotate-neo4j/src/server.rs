@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use neo4rs::query;
 use rotation_core::{
-    Bound, Credentials, EndpointError, Identity, LoginEngine, LoginFailure, LoginSecret,
-    LoginSettings, RotationError, Secret, Server, UserChange, sanitize,
+    AdminRights, Bound, Credentials, EndpointError, Identity, LoginEngine, LoginFailure,
+    LoginSecret, LoginSettings, RotationError, Secret, Server, UserChange, sanitize,
 };
 use tracing::info;
 
@@ -225,6 +225,45 @@ impl Server for Neo4j {
         Ok(created)
     }
 
+    async fn admin_rights(
+        &self,
+        admin: &mut Session,
+        _user: &str,
+        bound: Bound,
+    ) -> Result<AdminRights, RotationError> {
+        let editions: Vec<String> = admin
+            .column(
+                cypher::SYSTEM_DATABASE,
+                query(cypher::EDITION),
+                "edition",
+                "reading the server's edition",
+                bound,
+            )
+            .await?;
+        if editions.iter().any(|e| e == "community") {
+            return Ok(AdminRights::Sufficient(
+                "Community Edition has no roles: every user may manage users".into(),
+            ));
+        }
+        let granted: Vec<String> = admin
+            .column(
+                cypher::SYSTEM_DATABASE,
+                query(cypher::OWN_PRIVILEGES),
+                "action",
+                "reading the admin user's privileges",
+                bound,
+            )
+            .await?;
+        let missing = missing_admin_privileges(&granted);
+        Ok(match missing.is_empty() {
+            true => AdminRights::Sufficient("it may manage users and their roles".into()),
+            false => AdminRights::Missing(format!(
+                "it lacks {} on the DBMS, which alternating users need (GRANT ... ON DBMS TO its role)",
+                missing.join(", ")
+            )),
+        })
+    }
+
     async fn drift(
         &self,
         _pending: &mut Session,
@@ -239,5 +278,49 @@ impl Server for Neo4j {
             .await?;
         Ok((!changes.is_empty())
             .then(|| changes.describe(&sanitize(&identity.user), &sanitize(base))))
+    }
+}
+
+/// What alternating users ask of the admin user, as `SHOW PRIVILEGES` names the actions: each
+/// entry is met by any of its actions (the broader grants include the narrower ones).
+const ADMIN_ACTIONS: [&[&str]; 6] = [
+    &["dbms_actions", "user_management", "create_user"],
+    &[
+        "dbms_actions",
+        "user_management",
+        "alter_user",
+        "set_passwords",
+    ],
+    &["dbms_actions", "user_management", "show_user"],
+    &["dbms_actions", "role_management", "assign_role"],
+    &["dbms_actions", "role_management", "remove_role"],
+    &["dbms_actions", "role_management", "show_role"],
+];
+
+/// The narrowest name of each privilege in [`ADMIN_ACTIONS`] that `granted` does not meet.
+fn missing_admin_privileges(granted: &[String]) -> Vec<&'static str> {
+    ADMIN_ACTIONS
+        .iter()
+        .filter(|any| !any.iter().any(|a| granted.iter().any(|g| g == a)))
+        .map(|any| any[any.len() - 1])
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_privileges_are_met_by_broader_grants() {
+        let granted = |actions: &[&str]| actions.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        assert!(missing_admin_privileges(&granted(&["dbms_actions"])).is_empty());
+        assert!(
+            missing_admin_privileges(&granted(&["user_management", "role_management"])).is_empty()
+        );
+        assert_eq!(
+            missing_admin_privileges(&granted(&["user_management", "assign_role"])),
+            ["remove_role", "show_role"]
+        );
+        assert_eq!(missing_admin_privileges(&[]).len(), ADMIN_ACTIONS.len());
     }
 }

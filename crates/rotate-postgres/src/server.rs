@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use rotation_core::{
-    Bound, Credentials, EndpointError, FailureKind, Identity, Limit, LoginEngine, LoginFailure,
-    LoginSecret, PasswordCheck, RotationError, Secret, Server, UserChange, sanitize,
+    AdminRights, Bound, Credentials, EndpointError, FailureKind, Identity, Limit, LoginEngine,
+    LoginFailure, LoginSecret, PasswordCheck, RotationError, Secret, Server, UserChange, sanitize,
 };
 
 use crate::connect::{Login, PgSession, classify, error_text, within};
@@ -234,6 +234,65 @@ impl Server for Postgres {
             Ok(Ok(!exists && verifier.is_some()))
         })
         .await?
+    }
+
+    async fn admin_rights(
+        &self,
+        admin: &mut PgSession,
+        user: &str,
+        bound: Bound,
+    ) -> Result<AdminRights, RotationError> {
+        let admin: &PgSession = admin;
+        let what = format!(
+            "reading the admin user's rights over \"{}\"",
+            sanitize(user)
+        );
+        let (rights, privileged) = self
+            .run(admin, bound, &what, &[], |_| async move {
+                let rights = admin.client.query_one(sql::ADMIN_RIGHTS, &[&user]).await?;
+                let privileged = admin
+                    .client
+                    .query_opt(
+                        sql::PRIVILEGED_MEMBERSHIP,
+                        &[&user, &sql::POWERFUL_ROLES.as_slice()],
+                    )
+                    .await?;
+                Ok((rights, privileged))
+            })
+            .await?;
+        let name = sanitize(&rights.get::<_, String>(0));
+        let (superuser, createrole): (bool, bool) = (rights.get(1), rights.get(2));
+        let (version, exists, admin_option): (i32, bool, bool) =
+            (rights.get(3), rights.get(4), rights.get(5));
+        let user = sanitize(user);
+        if let Some(row) = privileged {
+            return Ok(AdminRights::Missing(format!(
+                "\"{user}\" {}; the function refuses to change such a user with admin credentials",
+                privilege(&row, &user).trim_start_matches("it ")
+            )));
+        }
+        if superuser {
+            return Ok(AdminRights::Sufficient(format!(
+                "\"{name}\" is a superuser"
+            )));
+        }
+        if !createrole {
+            return Ok(AdminRights::Missing(format!(
+                "\"{name}\" lacks CREATEROLE, which creating the alternate user and setting its password need (ALTER ROLE \"{name}\" CREATEROLE)"
+            )));
+        }
+        if version >= sql::ADMIN_OPTION_VERSION && exists && !admin_option {
+            return Ok(AdminRights::Missing(format!(
+                "\"{name}\" lacks ADMIN OPTION on \"{user}\", which PostgreSQL 16 and later require to make the alternate user a member of it (GRANT \"{user}\" TO \"{name}\" WITH ADMIN OPTION)"
+            )));
+        }
+        Ok(AdminRights::Sufficient(
+            if version >= sql::ADMIN_OPTION_VERSION {
+                format!("\"{name}\" has CREATEROLE and ADMIN OPTION on \"{user}\"")
+            } else {
+                format!("\"{name}\" has CREATEROLE")
+            },
+        ))
     }
 
     async fn drift(

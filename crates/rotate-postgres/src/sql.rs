@@ -31,6 +31,20 @@ pub const PRIVILEGED_MEMBERSHIP: &str = "SELECT r.rolname::text, r.rolsuper, r.r
             OR r.rolname OPERATOR(pg_catalog.=) ANY ($2::text[])) \
      ORDER BY r.rolname OPERATOR(pg_catalog.<>) $1, r.rolname LIMIT 1";
 
+/// The session's role and what it may do to role `$1`: superuser, CREATEROLE, the server
+/// version, whether `$1` exists, and whether the session holds ADMIN OPTION on it (needed
+/// besides CREATEROLE from PostgreSQL 16 on).
+pub const ADMIN_RIGHTS: &str = "SELECT r.rolname::text, r.rolsuper, r.rolcreaterole, \
+       pg_catalog.current_setting('server_version_num')::int, u.oid IS NOT NULL, \
+       CASE WHEN u.oid IS NULL THEN false \
+            ELSE pg_catalog.pg_has_role(r.oid, u.oid, 'MEMBER WITH ADMIN OPTION') END \
+     FROM pg_catalog.pg_roles AS r \
+     LEFT JOIN pg_catalog.pg_roles AS u ON u.rolname OPERATOR(pg_catalog.=) $1 \
+     WHERE r.rolname OPERATOR(pg_catalog.=) current_user";
+
+/// The first release in which changing another role needs ADMIN OPTION on it.
+pub const ADMIN_OPTION_VERSION: i32 = 160000;
+
 /// Opens the admin's transaction: bounded (see [`limits`]), and with a search path that only
 /// the system catalogs and the session's own temporary objects are found in.
 pub fn begin_admin(limit: std::time::Duration) -> String {

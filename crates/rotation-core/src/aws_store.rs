@@ -40,12 +40,17 @@ impl AwsSecretStore {
 /// The AWS configuration from the environment, with every call bounded; load it once per
 /// process and build each service's client from it.
 pub async fn aws_sdk_config() -> aws_config::SdkConfig {
+    aws_sdk_config_from(aws_config::from_env()).await
+}
+
+/// The configuration `loader` makes, with every call bounded as the functions bound theirs.
+pub async fn aws_sdk_config_from(loader: aws_config::ConfigLoader) -> aws_config::SdkConfig {
     let timeouts = aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
         .operation_timeout(OPERATION_TIMEOUT)
         .build();
-    aws_config::from_env().timeout_config(timeouts).load().await
+    loader.timeout_config(timeouts).load().await
 }
 
 /// The service's own code and message when it answered (any AWS service: the RDS lookup

@@ -14,9 +14,11 @@ mod deadline;
 mod engine;
 mod error;
 mod event;
+mod inspect;
 mod lambda;
 mod logging;
 mod login_engine;
+mod login_inspect;
 mod login_secret;
 mod memory_store;
 mod password;
@@ -30,11 +32,12 @@ mod settings;
 mod store;
 mod strategy;
 
-pub use aws_store::{AwsSecretStore, aws_sdk_config};
+pub use aws_store::{AwsSecretStore, aws_sdk_config, aws_sdk_config_from};
 pub use deadline::{Bound, Deadline, Exhausted, Limit};
 pub use engine::{Applied, Engine, StepContext, Versions};
 pub use error::{FailureKind, RotationError};
 pub use event::{RotationEvent, Step};
+pub use inspect::{Finding, Inspect, Probe};
 pub use lambda::{serve, serve_error};
 pub use logging::{init_tracing, quiet_statement_logs};
 pub use login_engine::{LoginEngine, UserSecret};
@@ -49,8 +52,8 @@ pub use rds::{
 pub use redact::{REDACTED, Secret, sanitize, scrub, server_message};
 pub use rotator::{Outcome, Rotator};
 pub use server::{
-    Credentials, Endpoint, EndpointError, Identity, LoginFailure, LoginRole, PasswordCheck, Server,
-    UserChange,
+    AdminRights, Credentials, Endpoint, EndpointError, Identity, LoginFailure, LoginRole,
+    PasswordCheck, Server, UserChange,
 };
 pub use settings::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXCLUDED_CHARACTERS, LoginSettings, StrategyConfig,

@@ -78,7 +78,7 @@ impl<S: Server> LoginEngine<S> {
         Ok(UserSecret { login, endpoint })
     }
 
-    fn strategy(
+    pub(crate) fn strategy(
         &self,
         ctx: &StepContext<'_>,
         secret: &LoginSecret,
@@ -89,7 +89,7 @@ impl<S: Server> LoginEngine<S> {
     }
 
     /// The bound on each call to a server in this step.
-    fn bound(&self, ctx: &StepContext<'_>) -> Bound {
+    pub(crate) fn bound(&self, ctx: &StepContext<'_>) -> Bound {
         Bound::new(self.settings.connect_timeout, ctx.deadline)
     }
 
@@ -294,7 +294,7 @@ impl<S: Server> LoginEngine<S> {
     /// act on the users `targets`. The user names come from the user secret: the admin never
     /// acts on itself (the application team would read its new password), and the engine
     /// refuses other privileged users when it applies a change.
-    async fn admin_session(
+    pub(crate) async fn admin_session(
         &self,
         ctx: &StepContext<'_>,
         admin_secret: &str,
@@ -331,25 +331,50 @@ impl<S: Server> LoginEngine<S> {
 }
 
 impl<S: Server> LoginEngine<S> {
-    /// For a login that does not show whether the password was checked: a random password
-    /// that nobody holds has to be refused.
-    async fn ensure_wrong_password_refused(
+    /// A login as `user` proves its password only if the server checked it: trust, peer or
+    /// certificate authentication would let any password in. The inner error says why this
+    /// login proves nothing; the outer one, why that could not be found out.
+    pub(crate) async fn password_checked(
         &self,
-        pending: &UserSecret<S::Endpoint>,
+        session: &S::Session,
+        user: &UserSecret<S::Endpoint>,
         bound: Bound,
-    ) -> Result<(), RotationError> {
-        let wrong = PasswordPolicy::defaults("").generate()?;
-        let who = Credentials::user(&pending.username, &wrong);
-        match self.server.login(&pending.endpoint, who, bound).await {
-            Err(f) if f.refused_password() => Ok(()),
-            Err(f) => Err(f.into()),
-            Ok(_) => Err(RotationError::TestFailed(format!(
-                "{} at {} let user \"{}\" log in with a random wrong password, so it does not check this user's password; no rotation can prove a password works there",
+    ) -> Result<Result<PasswordCheck, String>, RotationError> {
+        let check = self.server.password_check(session);
+        let at = || {
+            format!(
+                "{} at {} let user \"{}\"",
                 S::NAME,
-                sanitize(&pending.endpoint.address()),
-                sanitize(&pending.username)
-            ))),
+                sanitize(&user.endpoint.address()),
+                sanitize(&user.username)
+            )
+        };
+        match check {
+            PasswordCheck::Proven => {}
+            PasswordCheck::NotAsked => {
+                return Ok(Err(format!(
+                    "{} in without asking for a password (trust authentication?), so no password can be proved to work there",
+                    at()
+                )));
+            }
+            PasswordCheck::Unknown if S::WRONG_PASSWORD_PROBE => {
+                // A random password that nobody holds has to be refused.
+                let wrong = PasswordPolicy::defaults("").generate()?;
+                let who = Credentials::user(&user.username, &wrong);
+                match self.server.login(&user.endpoint, who, bound).await {
+                    Err(f) if f.refused_password() => {}
+                    Err(f) => return Err(f.into()),
+                    Ok(_) => {
+                        return Ok(Err(format!(
+                            "{} log in with a random wrong password, so it does not check this user's password; no rotation can prove a password works there",
+                            at()
+                        )));
+                    }
+                }
+            }
+            PasswordCheck::Unknown => {}
         }
+        Ok(Ok(check))
     }
 }
 
@@ -402,22 +427,9 @@ impl<S: Server> Engine for LoginEngine<S> {
         let bound = self.bound(ctx);
         let who = Credentials::user(&pending.username, &pending.password);
         let mut session = self.server.login(&pending.endpoint, who, bound).await?;
-        match self.server.password_check(&session) {
-            PasswordCheck::Proven => {}
-            // Trust, peer or certificate authentication would let any password in.
-            PasswordCheck::NotAsked => {
-                return Err(RotationError::TestFailed(format!(
-                    "{} at {} let user \"{}\" in without asking for a password (trust authentication?), so no password can be proved to work there",
-                    S::NAME,
-                    sanitize(&pending.endpoint.address()),
-                    sanitize(&pending.username)
-                )));
-            }
-            PasswordCheck::Unknown if S::WRONG_PASSWORD_PROBE => {
-                self.ensure_wrong_password_refused(&pending, bound).await?;
-            }
-            PasswordCheck::Unknown => {}
-        }
+        self.password_checked(&session, &pending, bound)
+            .await?
+            .map_err(RotationError::TestFailed)?;
         let identity = self.server.identity(&mut session, bound).await?;
         if identity.user != pending.username {
             return Err(RotationError::TestFailed(format!(

@@ -13,7 +13,7 @@ use crate::deadline::{Bound, Deadline};
 use crate::error::FailureKind;
 use crate::rds::{RDS_CLUSTER_TAG, RdsAddress, RdsEndpoints, RdsResource};
 use crate::recording_store::RecordingStore;
-use crate::server::{EndpointError, Identity, LoginFailure, LoginRole, PasswordCheck};
+use crate::server::{AdminRights, EndpointError, Identity, LoginFailure, LoginRole, PasswordCheck};
 use crate::{InMemorySecretStore, Rotator, Step, StrategyConfig, StrategySetting};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,6 +204,15 @@ impl Server for ToyServer {
             entry.1 = base.into();
         }
         Ok(created)
+    }
+
+    async fn admin_rights(
+        &self,
+        _: &mut ToySession,
+        user: &str,
+        _: Bound,
+    ) -> Result<AdminRights, RotationError> {
+        Ok(AdminRights::Sufficient(format!("toy admins manage {user}")))
     }
 
     async fn drift(

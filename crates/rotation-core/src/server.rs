@@ -136,6 +136,15 @@ pub struct UserChange<'a> {
     pub act_as: Option<&'a str>,
 }
 
+/// Whether an admin session holds the rights alternating users need over one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminRights {
+    /// It does; what was found ("CREATEROLE").
+    Sufficient(String),
+    /// It does not; what is missing, and the statement or setting that would grant it.
+    Missing(String),
+}
+
 /// A failed login: its kind decides whether another credential is worth trying.
 #[derive(Debug)]
 pub struct LoginFailure {
@@ -267,6 +276,16 @@ pub trait Server: Send + Sync + 'static {
         change: UserChange<'_>,
         bound: Bound,
     ) -> Result<bool, RotationError>;
+
+    /// Whether `admin` may do what [`Self::apply_as_admin`] will ask of it for `user` (the
+    /// user secret's user) and that user's alternate: checked before rotation is turned on,
+    /// so a missing privilege shows up then and not on the first rotation.
+    async fn admin_rights(
+        &self,
+        admin: &mut Self::Session,
+        user: &str,
+        bound: Bound,
+    ) -> Result<AdminRights, RotationError>;
 
     /// Why the clone (`pending`, logged in as `identity`) does not act as the original user
     /// `base`, or `None` when it does. `admin` is given when [`Self::DRIFT_NEEDS_ADMIN`].
