@@ -16,7 +16,7 @@ pub struct RunningFunction {
 }
 
 /// Where the release binaries are: `ROTATION_RELEASE_DIR`, or `target/release`.
-fn release_binary(name: &str) -> PathBuf {
+pub(crate) fn release_binary(name: &str) -> PathBuf {
     let dir = std::env::var_os("ROTATION_RELEASE_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target/release"));

@@ -6,6 +6,7 @@
 //! binary exits (its standard input closes), however the binary ends.
 
 mod capture;
+mod cli;
 mod function;
 mod moto;
 mod neo4j;
@@ -17,6 +18,7 @@ mod secrets;
 mod signer;
 
 pub use capture::LogCapture;
+pub use cli::{CliRun, rotate};
 pub use function::RunningFunction;
 pub use moto::{FunctionTimings, Invocation, Moto, ProxiedCall, RegisteredFunction, moto};
 pub use neo4j::{Neo4jServer, neo4j};

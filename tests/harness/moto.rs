@@ -60,6 +60,12 @@ pub fn moto() -> &'static Moto {
 pub(crate) const DEFAULT_FUNCTION_TIMEOUT_SECONDS: u64 = 60;
 
 impl Moto {
+    /// Deletes a Lambda function, as when a rotation function is removed while secrets still
+    /// name it.
+    pub fn delete_function(&self, arn: &str) {
+        self.command(serde_json::json!({"op": "delete-function", "arn": arn}));
+    }
+
     /// Registers a function named `name` with the default timeout and opens its Runtime API.
     pub fn register_function(&self, name: &str) -> RegisteredFunction {
         self.register_function_with_timeout(name, DEFAULT_FUNCTION_TIMEOUT_SECONDS)

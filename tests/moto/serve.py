@@ -19,6 +19,10 @@ steps are delivered to it through that API. A step that fails makes RotateSecret
 an error naming the step and the function's errorType, so a test sees the failure that AWS
 would only log.
 
+  {"op": "delete-function", "arn": ...}  -> {}
+
+deletes a function, as when a rotation function is removed while secrets still name it.
+
 Invocations look as Lambda makes them. The optional "timeout" (seconds, default 60) is the
 function's timeout: Lambda-Runtime-Deadline-Ms is that far ahead of the moment the function
 receives the event, and a function that has not answered 2 s after its deadline fails the
@@ -305,6 +309,11 @@ def create_function(endpoint: str, name: str) -> str:
     )["FunctionArn"]
 
 
+def delete_function(endpoint: str, command: dict) -> dict:
+    client(endpoint, "lambda").delete_function(FunctionName=command["arn"])
+    return {}
+
+
 def timings(endpoint: str, command: dict) -> dict:
     runtime = RUNTIMES[command["name"]]
     with runtime.lock:
@@ -488,6 +497,7 @@ def create_rds_cluster(endpoint: str, command: dict) -> dict:
 
 COMMANDS = {
     "function": register_function,
+    "delete-function": delete_function,
     "timings": timings,
     "proxy": start_proxy,
     "proxy-calls": proxy_calls,

@@ -1,0 +1,113 @@
+//! `rotate run`: a whole rotation without Lambda, leaving the secret as a Lambda rotation
+//! would, and refusing while another rotation is under way.
+
+use integration_tests::{postgres, rotate};
+use rotation_core::{AWSCURRENT, AWSPREVIOUS};
+
+use crate::{PENDING, PgSecret, holder, problems};
+
+#[tokio::test]
+async fn run_rotates_the_password_and_leaves_no_pending_label() {
+    let pg = PgSecret::new().await;
+    let old = holder(pg.sm(), pg.arn(), AWSCURRENT).await.unwrap();
+    let run = rotate(&["run", "--secret-id", pg.arn()], &[])
+        .await
+        .expect(0);
+    for step in [
+        "✓ createSecret  created",
+        "✓ setSecret     applied",
+        "✓ testSecret    tested",
+        "✓ finishSecret  finished",
+    ] {
+        assert!(run.stdout.contains(step), "missing {step:?}: {run:?}");
+    }
+    let new_password = pg.current_password().await;
+    assert!(!run.text().contains(&new_password) && !run.text().contains(&pg.password));
+    assert!(postgres().can_login(&pg.user, &new_password).await);
+    assert!(!postgres().can_login(&pg.user, &pg.password).await);
+    assert_eq!(holder(pg.sm(), pg.arn(), AWSPREVIOUS).await, Some(old));
+    assert_eq!(holder(pg.sm(), pg.arn(), PENDING).await, None);
+    // Rotation was never turned on: that is all status has to say.
+    assert_eq!(
+        problems(pg.arn()).await,
+        (1, vec!["rotation-disabled".to_owned()])
+    );
+}
+
+#[tokio::test]
+async fn run_refuses_while_another_rotation_is_in_progress() {
+    let pg = PgSecret::new().await;
+    let token = pg.r.begin().await;
+    let before = pg.sm().snapshot(pg.arn()).await;
+    let run = rotate(&["run", "--secret-id", pg.arn()], &[])
+        .await
+        .expect(1);
+    assert!(
+        run.stderr.contains(&format!(
+            "rotate: refused: another rotation is in progress: AWSPENDING is on version {token}"
+        )),
+        "{run:?}"
+    );
+    assert_eq!(pg.sm().snapshot(pg.arn()).await, before);
+    assert!(postgres().can_login(&pg.user, &pg.password).await);
+}
+
+#[tokio::test]
+async fn a_failed_step_stops_the_run_and_names_the_way_out() {
+    let pg = PgSecret::new().await;
+    postgres().set_password(&pg.user, "changed-by-a-dba").await;
+    let run = rotate(&["--json", "run", "--secret-id", pg.arn()], &[])
+        .await
+        .expect(3);
+    let doc = run.json();
+    assert_eq!(doc["ok"], false);
+    let steps = doc["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 2, "{doc}");
+    assert_eq!(steps[0]["outcome"], "created");
+    assert!(
+        steps[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("(NoWorkingCredentials)"),
+        "{doc}"
+    );
+    assert!(
+        doc["hint"].as_str().unwrap().contains("repair --secret-id"),
+        "{doc}"
+    );
+    assert_eq!(
+        problems(pg.arn()).await.1,
+        ["stuck-pending", "rotation-disabled"]
+    );
+}
+
+#[tokio::test]
+async fn run_rotates_a_jwt_key_set() {
+    let sm = integration_tests::SecretsManager::connect().await;
+    let arn = sm
+        .create(&integration_tests::unique("jwt"), r#"{"alg": "ES256"}"#)
+        .await;
+    let run = rotate(
+        &["--json", "run", "--secret-id", &arn, "--engine", "jwt"],
+        &[],
+    )
+    .await
+    .expect(0);
+    let doc = run.json();
+    let outcomes: Vec<&str> = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["created", "nothing-to-apply", "tested", "finished"]
+    );
+    let current = sm.value(&arn, AWSCURRENT).await.unwrap();
+    assert!(current["signing_key"].is_string());
+    assert!(
+        !run.text()
+            .contains(current["signing_key"].as_str().unwrap())
+    );
+}

@@ -1,0 +1,340 @@
+//! `rotate status` names each bad state with its fix; `rotate repair` clears each stuck state
+//! after asking the server which credentials work, and status then reports the secret healthy.
+
+use integration_tests::{SecretsManager, neo4j, postgres, rotate, unique};
+use rotation_core::{AWSCURRENT, AWSPREVIOUS, Step};
+use serde_json::json;
+
+use crate::{PENDING, PgSecret, enable_rotation, holder, problems};
+
+#[tokio::test]
+async fn a_scheduled_secret_with_no_rotation_under_way_is_healthy() {
+    let pg = PgSecret::new().await;
+    enable_rotation(pg.sm(), pg.arn()).await;
+    let run = rotate(&["status", "--secret-id", pg.arn()], &[])
+        .await
+        .expect(0);
+    for line in [
+        "rotation       enabled",
+        "schedule       every 30 days",
+        "AWSCURRENT",
+        "✓ healthy",
+    ] {
+        assert!(run.stdout.contains(line), "missing {line:?}: {run:?}");
+    }
+    let doc = rotate(&["--json", "status", "--secret-id", pg.arn()], &[])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(doc["healthy"], true);
+    assert_eq!(doc["rotation"]["enabled"], true);
+    assert_eq!(doc["rotation"]["automatically_after_days"], 30);
+    assert!(
+        doc["rotation"]["function"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:lambda:")
+    );
+    assert_eq!(doc["versions"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["versions"][0]["stages"], json!([AWSCURRENT]));
+}
+
+#[tokio::test]
+async fn rotation_that_is_off_or_has_no_function_is_named_with_the_command_that_fixes_it() {
+    let pg = PgSecret::new().await;
+    let run = rotate(&["status", "--secret-id", pg.arn()], &[])
+        .await
+        .expect(1);
+    assert!(
+        run.stdout
+            .contains("✗ rotation-disabled: rotation is not enabled"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "fix: aws --region us-east-1 --endpoint-url {} secretsmanager rotate-secret --secret-id {} --rotation-lambda-arn FUNCTION_ARN --rotation-rules AutomaticallyAfterDays=30",
+            integration_tests::moto().endpoint,
+            pg.arn()
+        )),
+        "{run:?}"
+    );
+
+    // Rotation on, and then the function is deleted.
+    // Nothing serves the function: moto's invocation of it times out after a second.
+    let function =
+        integration_tests::moto().register_function_with_timeout(&unique("rotate-postgres"), 1);
+    let _ = pg
+        .sm()
+        .client
+        .rotate_secret()
+        .secret_id(pg.arn())
+        .rotation_lambda_arn(&function.arn)
+        .rotation_rules(
+            aws_sdk_secretsmanager::types::RotationRulesType::builder()
+                .automatically_after_days(30)
+                .build(),
+        )
+        .rotate_immediately(false)
+        .send()
+        .await;
+    integration_tests::moto().delete_function(&function.arn);
+    let run = rotate(&["status", "--secret-id", pg.arn()], &[])
+        .await
+        .expect(1);
+    assert!(
+        run.stdout
+            .contains(&format!("{} (does not exist)", function.arn)),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains(&format!("✗ no-function: rotation is enabled but the rotation function {} does not exist: every rotation fails", function.arn)), "{run:?}");
+    assert!(
+        run.stdout.contains("--rotation-lambda-arn FUNCTION_ARN"),
+        "{run:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_pending_version_is_named_and_repair_clears_it() {
+    let pg = PgSecret::new().await;
+    let token = pg.sm().start_rotation(pg.arn()).await;
+    assert_eq!(
+        problems(pg.arn()).await,
+        (1, vec!["empty-pending".to_owned()])
+    );
+    let run = rotate(&["status", "--secret-id", pg.arn()], &[])
+        .await
+        .expect(1);
+    assert!(
+        run.stdout
+            .contains(&format!("{token}  AWSPENDING (no value)")),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "fix: rotate --region us-east-1 --endpoint-url {} repair --secret-id {} --apply",
+            integration_tests::moto().endpoint,
+            pg.arn()
+        )),
+        "{run:?}"
+    );
+
+    let before = pg.sm().snapshot(pg.arn()).await;
+    let dry = rotate(&["repair", "--secret-id", pg.arn()], &[])
+        .await
+        .expect(0);
+    assert!(
+        dry.stdout.contains(&format!(
+            "AWSCURRENT works (\"{}\" logs in at 127.0.0.1:",
+            pg.user
+        )),
+        "{dry:?}"
+    );
+    assert!(
+        dry.stdout
+            .contains(&format!("- remove AWSPENDING from version {token}")),
+        "{dry:?}"
+    );
+    assert!(dry.stdout.contains("dry run: nothing changed"), "{dry:?}");
+    assert_eq!(pg.sm().snapshot(pg.arn()).await, before);
+
+    rotate(&["repair", "--secret-id", pg.arn(), "--apply"], &[])
+        .await
+        .expect(0);
+    assert_eq!(problems(pg.arn()).await, (0, vec![]));
+    assert!(
+        postgres()
+            .can_login(&pg.user, &pg.current_password().await)
+            .await
+    );
+}
+
+#[tokio::test]
+async fn a_rotation_stuck_after_setsecret_is_finished_by_repair() {
+    let pg = PgSecret::new().await;
+    let token = pg.r.begin().await;
+    pg.r.step(Step::SetSecret, &token).await.unwrap();
+    // The server now holds the pending password; AWSCURRENT's is refused.
+    assert!(!postgres().can_login(&pg.user, &pg.password).await);
+    assert_eq!(
+        problems(pg.arn()).await,
+        (1, vec!["stuck-pending".to_owned()])
+    );
+
+    let run = rotate(
+        &["--json", "repair", "--secret-id", pg.arn(), "--apply"],
+        &[],
+    )
+    .await
+    .expect(0);
+    let doc = run.json();
+    assert_eq!(doc["applied"], true);
+    assert!(
+        doc["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("AWSPENDING works"),
+        "{doc}"
+    );
+    assert_eq!(doc["moves"].as_array().unwrap().len(), 2);
+    assert!(!run.text().contains(&pg.password));
+
+    assert_eq!(problems(pg.arn()).await, (0, vec![]));
+    assert_eq!(
+        holder(pg.sm(), pg.arn(), AWSCURRENT).await.as_deref(),
+        Some(token.as_str())
+    );
+    assert!(holder(pg.sm(), pg.arn(), AWSPREVIOUS).await.is_some());
+    assert!(
+        postgres()
+            .can_login(&pg.user, &pg.current_password().await)
+            .await
+    );
+}
+
+#[tokio::test]
+async fn a_rotation_stuck_before_setsecret_keeps_the_current_password() {
+    let pg = PgSecret::new().await;
+    let token = pg.r.begin().await;
+    assert_eq!(
+        problems(pg.arn()).await,
+        (1, vec!["stuck-pending".to_owned()])
+    );
+    let current = holder(pg.sm(), pg.arn(), AWSCURRENT).await;
+    rotate(&["repair", "--secret-id", pg.arn(), "--apply"], &[])
+        .await
+        .expect(0);
+    assert_eq!(problems(pg.arn()).await, (0, vec![]));
+    assert_eq!(holder(pg.sm(), pg.arn(), AWSCURRENT).await, current);
+    assert!(!pg.sm().stages(pg.arn()).await[&token].contains(&PENDING.to_owned()));
+    assert!(postgres().can_login(&pg.user, &pg.password).await);
+}
+
+#[tokio::test]
+async fn pending_left_on_the_current_version_is_named_and_cleared() {
+    let pg = PgSecret::new().await;
+    let token = pg.sm().start_rotation(pg.arn()).await;
+    for step in Step::ALL {
+        pg.r.step(step, &token).await.unwrap();
+    }
+    // finishSecret moved AWSCURRENT; nothing took AWSPENDING off the version.
+    assert_eq!(
+        problems(pg.arn()).await,
+        (1, vec!["pending-on-current".to_owned()])
+    );
+    let run = rotate(&["repair", "--secret-id", pg.arn(), "--apply"], &[])
+        .await
+        .expect(0);
+    assert!(
+        run.stdout.contains(&format!(
+            "AWSPENDING was left on the current version {token}"
+        )),
+        "{run:?}"
+    );
+    assert_eq!(problems(pg.arn()).await, (0, vec![]));
+}
+
+#[tokio::test]
+async fn repair_refuses_when_no_stored_password_works() {
+    let pg = PgSecret::new().await;
+    pg.r.begin().await;
+    postgres()
+        .set_password(&pg.user, &unique("set-by-hand"))
+        .await;
+    let before = pg.sm().snapshot(pg.arn()).await;
+    let run = rotate(&["repair", "--secret-id", pg.arn(), "--apply"], &[])
+        .await
+        .expect(1);
+    assert!(
+        run.stderr.contains(
+            "rotate: refused: no stored version works, so nothing was changed (AWSCURRENT: "
+        ),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("; AWSPENDING: "), "{run:?}");
+    assert_eq!(pg.sm().snapshot(pg.arn()).await, before);
+}
+
+#[tokio::test]
+async fn repair_refuses_when_the_server_cannot_be_reached() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let pg = PgSecret::with(|s| s["port"] = json!(port)).await;
+    let sm = pg.sm();
+    let token = sm.start_rotation(pg.arn()).await;
+    sm.put_pending(
+        pg.arn(),
+        &token,
+        &postgres().secret(&pg.user, "another").to_string(),
+    )
+    .await;
+    let before = sm.snapshot(pg.arn()).await;
+    let run = rotate(&["repair", "--secret-id", pg.arn(), "--apply"], &[])
+        .await
+        .expect(1);
+    assert!(
+        run.stderr.contains(
+            "cannot tell which stored credentials work, so nothing was changed: AWSCURRENT:"
+        ),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("(ServerUnreachable)"), "{run:?}");
+    assert_eq!(sm.snapshot(pg.arn()).await, before);
+}
+
+#[tokio::test]
+async fn a_neo4j_rotation_stuck_after_setsecret_is_finished_by_repair() {
+    let sm = SecretsManager::connect().await;
+    let user = unique("graph");
+    let password = unique("pw-neo4j");
+    neo4j().create_user(&user, &password).await;
+    let r = integration_tests::Rotation::new(
+        &neo4j().secret(&user, &password),
+        rotate_neo4j::engine(Default::default()),
+    )
+    .await;
+    let token = r.begin().await;
+    r.step(Step::SetSecret, &token).await.unwrap();
+    assert_eq!(
+        problems(&r.arn).await,
+        (1, vec!["stuck-pending".to_owned()])
+    );
+    rotate(&["repair", "--secret-id", &r.arn, "--apply"], &[])
+        .await
+        .expect(0);
+    assert_eq!(problems(&r.arn).await, (0, vec![]));
+    let current = r.value(AWSCURRENT).await;
+    assert!(
+        neo4j()
+            .can_login(&user, current["password"].as_str().unwrap())
+            .await
+    );
+    drop(sm);
+}
+
+#[tokio::test]
+async fn a_stuck_jwt_rotation_keeps_the_current_key() {
+    let r = integration_tests::Rotation::from_text(
+        r#"{"alg": "ES256"}"#,
+        rotate_jwt::JwtEngine::new(Default::default()),
+    )
+    .await;
+    r.rotate().await;
+    let current = holder(&r.sm, &r.arn, AWSCURRENT).await;
+    r.begin().await;
+    assert_eq!(
+        problems(&r.arn).await,
+        (1, vec!["stuck-pending".to_owned()])
+    );
+    let run = rotate(&["repair", "--secret-id", &r.arn, "--apply"], &[])
+        .await
+        .expect(0);
+    assert!(
+        run.stdout.contains("AWSCURRENT works (ES256 signing key"),
+        "{run:?}"
+    );
+    assert_eq!(problems(&r.arn).await, (0, vec![]));
+    assert_eq!(holder(&r.sm, &r.arn, AWSCURRENT).await, current);
+}
