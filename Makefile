@@ -17,7 +17,8 @@ NEO4J_CLASSPATH := $(NEO4J_SERVER)/target/classpath.txt
 
 help:
 	@echo "make test     install what is missing, then fmt check, clippy, lint and every test"
-	@echo "make demo     real rotations (PostgreSQL, Neo4j, a JWT key) against throwaway servers and moto"
+	@echo "make demo     real rotations (PostgreSQL, Neo4j, a JWT key) against throwaway servers and moto,"
+	@echo "              then rotate import/check/run/status/repair on a sample .env"
 	@echo "make lint     check template.yaml offline with cfn-lint and checkov"
 	@echo "make package  Lambda zips of the three functions (cargo-lambda), sizes printed;"
 	@echo "              arm64, or ARCH=x86_64 where the arm64 target cannot be installed"
@@ -87,8 +88,11 @@ test: deps fmt-check clippy lint release
 		awk '/^test result:/ { passed += $$4; failed += $$6 } \
 		     END { printf "tests: %d passed, %d failed\n", passed, failed }'
 
+# The demo runs the operator's tool as a user would; a debug build shares the example's
+# dependencies, so it costs little more than the example itself.
 demo: deps
-	cargo run $(CARGO_FLAGS) --quiet -p integration-tests --example demo
+	cargo build $(CARGO_FLAGS) --quiet --bin rotate
+	ROTATE_BIN=$(CURDIR)/target/debug/rotate cargo run $(CARGO_FLAGS) --quiet -p integration-tests --example demo
 
 # Lambda runs the functions on arm64 unless template.yaml's Architecture says x86_64; ARCH
 # picks the same for the zips. cargo-lambda cross-links with zig (from the venv); the Rust

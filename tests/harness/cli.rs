@@ -33,11 +33,18 @@ impl CliRun {
     }
 }
 
+/// The binary: `ROTATE_BIN` (`make demo` runs a debug build), else the release build.
+fn binary() -> std::path::PathBuf {
+    std::env::var_os("ROTATE_BIN")
+        .map(Into::into)
+        .unwrap_or_else(|| release_binary("rotate"))
+}
+
 /// Runs `rotate` with `args` against moto, with only `env` (the functions' settings) added to
 /// a clean environment.
 pub async fn rotate(args: &[&str], env: &[(&str, &str)]) -> CliRun {
     let moto = moto();
-    let out = tokio::process::Command::new(release_binary("rotate"))
+    let out = tokio::process::Command::new(binary())
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("AWS_ACCESS_KEY_ID", "test")

@@ -1,7 +1,9 @@
 //! `make demo`: real rotations, step by step, against throwaway servers: a PostgreSQL secret
 //! on a PostgreSQL cluster, a Neo4j secret on a Neo4j server, and a JWT signing key, with
-//! moto standing in for Secrets Manager. Prints what each step did, never a password or key;
-//! the servers stop when the demo exits.
+//! moto standing in for Secrets Manager; then the operator's lifecycle with `rotate`. Prints
+//! what each step did, never a password or key; the servers stop when the demo exits.
+
+mod operator;
 
 use integration_tests::{
     PyJwt, SecretsManager, install_crypto_provider, moto, neo4j, postgres, sign_as_app, unique,
@@ -202,8 +204,9 @@ async fn main() {
     );
 
     let jwt_ok = jwt_demo(&sm).await;
+    let operator_ok = operator::operator_demo(&sm).await;
 
-    let ok = pg_ok && neo4j_ok && jwt_ok;
+    let ok = pg_ok && neo4j_ok && jwt_ok && operator_ok;
     println!(
         "\n{}",
         if ok {
