@@ -263,3 +263,42 @@ async fn a_server_that_does_not_check_passwords_fails_check_and_repair_refuses()
     );
     assert_eq!(r.sm.snapshot(&r.arn).await, before);
 }
+
+#[tokio::test]
+async fn a_neo4j_admin_secret_is_checked_on_community_edition() {
+    let sm = SecretsManager::connect().await;
+    let admin = unique("admin");
+    let admin_password = unique("admin-pw");
+    neo4j().create_user(&admin, &admin_password).await;
+    let admin_arn = sm
+        .create(
+            &unique("admin"),
+            &neo4j().secret(&admin, &admin_password).to_string(),
+        )
+        .await;
+    let user = unique("graph");
+    let password = unique("pw-neo4j");
+    neo4j().create_user(&user, &password).await;
+    let mut secret = neo4j().secret(&user, &password);
+    secret["masterarn"] = json!(admin_arn);
+    let arn = sm.create(&unique("graph"), &secret.to_string()).await;
+    let run = rotate(
+        &["check", "--secret-id", &arn],
+        &[("ADMIN_SECRET_ARN", &admin_arn)],
+    )
+    .await
+    .expect(0);
+    for line in [
+        format!(
+            "✓ the rotation strategy: alternating users: the admin secret {admin_arn} sets the password of \"{user}_clone\""
+        ),
+        format!("✓ log in with the admin secret {admin_arn}: logged in"),
+        format!(
+            "✓ the admin user may manage \"{user}\": Community Edition has no roles: every user may manage users"
+        ),
+        "all 6 checks passed".to_owned(),
+    ] {
+        assert!(run.stdout.contains(&line), "missing {line:?}: {run:?}");
+    }
+    assert!(!run.text().contains(&admin_password) && !run.text().contains(&password));
+}
