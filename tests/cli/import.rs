@@ -295,3 +295,31 @@ async fn import_never_overwrites_and_creates_nothing_when_one_name_is_taken() {
         Value::String("already-here-and-in-use-0123456789".into())
     );
 }
+
+#[tokio::test]
+async fn a_env_file_with_nothing_these_functions_rotate_is_refused() {
+    // The finance MCP seed keeps OAuth client credentials: no function here rotates them.
+    let path = env_file(
+        "# OAuth2 credentials for MCP servers\nAUTH_SERVER_TOKEN_URL=https://auth.macrospire.com/oauth2/token\nMCP_CLIENT_ID=content-engine-client\nMCP_CLIENT_SECRET=content-engine-secret-2024\n",
+    );
+    let prefix = unique("finance-mcp");
+    let run = rotate(
+        &[
+            "import",
+            "--env-file",
+            path.to_str().unwrap(),
+            "--prefix",
+            &prefix,
+            "--apply",
+        ],
+        &[],
+    )
+    .await
+    .expect(1);
+    assert!(
+        run.stderr
+            .contains("holds no credentials these functions rotate (DATABASE_URL, POSTGRES_*"),
+        "{run:?}"
+    );
+    assert!(!run.text().contains("content-engine-secret-2024"));
+}

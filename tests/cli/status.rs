@@ -338,3 +338,97 @@ async fn a_stuck_jwt_rotation_keeps_the_current_key() {
     assert_eq!(problems(&r.arn).await, (0, vec![]));
     assert_eq!(holder(&r.sm, &r.arn, AWSCURRENT).await, current);
 }
+
+/// A pending value the application team rewrote to point elsewhere is judged as setSecret
+/// judges it: not tried, so never promoted, and no password goes to the other server.
+#[tokio::test]
+async fn repair_never_tries_a_pending_value_that_points_at_another_server() {
+    let pg = PgSecret::new().await;
+    let token = pg.sm().start_rotation(pg.arn()).await;
+    let elsewhere = integration_tests::attacker_postgres();
+    let decoy = unique("decoy");
+    elsewhere.create_role(&decoy, "decoy-password").await;
+    let mut tampered = elsewhere.secret(&pg.user, "decoy-password");
+    tampered["username"] = json!(pg.user);
+    elsewhere.create_role(&pg.user, "decoy-password").await;
+    pg.sm()
+        .put_pending(pg.arn(), &token, &tampered.to_string())
+        .await;
+    // AWSCURRENT no longer logs in, so only the tampered value could "work".
+    postgres()
+        .set_password(&pg.user, &unique("set-by-hand"))
+        .await;
+    let before = pg.sm().snapshot(pg.arn()).await;
+    let run = rotate(&["repair", "--secret-id", pg.arn(), "--apply"], &[])
+        .await
+        .expect(1);
+    assert!(
+        run.stderr
+            .contains("AWSPENDING: its port differs from AWSCURRENT's, so it is not tried"),
+        "{run:?}"
+    );
+    assert_eq!(pg.sm().snapshot(pg.arn()).await, before);
+    assert!(
+        elsewhere.logins_of(&pg.user).is_empty(),
+        "{:?}",
+        elsewhere.logins_of(&pg.user)
+    );
+}
+
+/// Alternating users: the clone's new password is set, AWSCURRENT still works too. Dropping
+/// AWSPENDING would leave the clone's working password without a label; repair finishes the
+/// rotation with the function's steps instead, which also proves the clone acts as the user.
+#[tokio::test]
+async fn an_alternating_rotation_stuck_after_setsecret_is_finished_not_dropped() {
+    let admin = unique("admin");
+    let admin_password = unique("admin-pw");
+    postgres().create_admin(&admin, &admin_password).await;
+    let sm = SecretsManager::connect().await;
+    let admin_arn = sm
+        .create(
+            &unique("admin"),
+            &postgres().secret(&admin, &admin_password).to_string(),
+        )
+        .await;
+    let user = unique("app");
+    let password = unique("pw");
+    postgres().create_role(&user, &password).await;
+    let mut secret = postgres().secret(&user, &password);
+    secret["masterarn"] = json!(admin_arn);
+    let mut settings = rotate_postgres::Settings::default();
+    settings.login.strategy.admin_secret = Some(admin_arn.clone());
+    let r = integration_tests::Rotation::new(&secret, rotate_postgres::engine(settings)).await;
+    let token = r.begin().await;
+    r.step(Step::SetSecret, &token).await.unwrap();
+    assert!(postgres().can_login(&user, &password).await);
+    assert_eq!(
+        problems(&r.arn).await,
+        (1, vec!["stuck-pending".to_owned()])
+    );
+
+    let env = [("ADMIN_SECRET_ARN", admin_arn.as_str())];
+    let dry = rotate(&["repair", "--secret-id", &r.arn], &env)
+        .await
+        .expect(0);
+    assert!(
+        dry.stdout.contains(&format!(
+            "- finish the rotation of version {token}: setSecret, testSecret and finishSecret"
+        )),
+        "{dry:?}"
+    );
+    rotate(&["repair", "--secret-id", &r.arn, "--apply"], &env)
+        .await
+        .expect(0);
+    assert_eq!(problems(&r.arn).await, (0, vec![]));
+    let current = r.value(AWSCURRENT).await;
+    assert_eq!(current["username"], format!("{user}_clone"));
+    assert!(
+        postgres()
+            .can_login(
+                &format!("{user}_clone"),
+                current["password"].as_str().unwrap()
+            )
+            .await
+    );
+    assert_eq!(r.value(AWSPREVIOUS).await["password"], password.as_str());
+}

@@ -31,7 +31,9 @@ pub struct Global {
     /// Named profile from the AWS config files (else AWS_PROFILE or the default chain).
     #[arg(long, global = true)]
     pub profile: Option<String>,
-    /// Secrets Manager endpoint, for VPC endpoints or a local emulator.
+    /// Endpoint for every AWS call this command makes (Secrets Manager, and Lambda and RDS
+    /// where it asks them), such as a local emulator. For a Secrets Manager VPC endpoint
+    /// alone, set AWS_ENDPOINT_URL_SECRETS_MANAGER instead.
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// Print the result as one JSON document instead of text.

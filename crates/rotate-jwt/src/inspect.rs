@@ -1,5 +1,6 @@
 //! What `rotate check` and `rotate repair` learn about a signing-key secret. There is no
-//! server: a value works when the function can parse it and make its next key from it.
+//! server: the key in use is AWSCURRENT's (or AWSPREVIOUS's, to go back to), when the
+//! function can parse it and make its next key from it.
 
 use async_trait::async_trait;
 use rotation_core::{Finding, Inspect, Probe, RotationError, Secret, StepContext, sanitize};
@@ -55,7 +56,15 @@ impl Inspect for JwtEngine {
         ctx: &StepContext<'_>,
         stage: &str,
         value: &Secret,
+        _current: &Secret,
     ) -> Result<Probe, RotationError> {
+        // Signers use AWSCURRENT: a pending key has signed nothing yet, so it is not what
+        // "works" means here, however well it parses.
+        if stage == rotation_core::AWSPENDING {
+            return Ok(Probe::Refused(
+                "a pending key is in use only once finishSecret makes it AWSCURRENT".into(),
+            ));
+        }
         match self.describe(ctx, stage, value) {
             Ok(found) => Ok(Probe::Accepted(found)),
             Err(e @ RotationError::MalformedSecret { .. }) => Ok(Probe::Refused(e.to_string())),

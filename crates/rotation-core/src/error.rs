@@ -54,6 +54,11 @@ pub enum RotationError {
     #[error("secret version {version} is not set as AWSPENDING for rotation of secret {secret}")]
     VersionNotPending { secret: String, version: String },
 
+    #[error(
+        "another rotation of secret {secret} is in progress: AWSPENDING is on version {version}"
+    )]
+    RotationInProgress { secret: String, version: String },
+
     #[error("secret {secret} has no {stage} value")]
     MissingValue { secret: String, stage: String },
 
@@ -127,6 +132,7 @@ impl RotationError {
             Self::RotationNotEnabled { .. } => "RotationNotEnabled",
             Self::VersionNotStaged { .. } => "VersionNotStaged",
             Self::VersionNotPending { .. } => "VersionNotPending",
+            Self::RotationInProgress { .. } => "RotationInProgress",
             Self::MissingValue { .. } => "MissingSecretValue",
             Self::MalformedSecret { .. } => "MalformedSecret",
             Self::WrongEngine { .. } => "WrongEngine",

@@ -65,13 +65,16 @@ pub trait Inspect: Engine {
     /// later checks meaningless.
     async fn preflight(&self, ctx: &StepContext<'_>, current: &Secret) -> Vec<Finding>;
 
-    /// Whether the credentials `value`, stored under `stage`, work now. An error when the
-    /// server could not be asked (it cannot be reached, say).
+    /// Whether the credentials `value`, stored under `stage`, work now, judged against
+    /// `current` (the AWSCURRENT value) as setSecret judges a pending value: a version that
+    /// names another server, transport or user is not tried. An error when the server could
+    /// not be asked (it cannot be reached, say).
     async fn probe(
         &self,
         ctx: &StepContext<'_>,
         stage: &str,
         value: &Secret,
+        current: &Secret,
     ) -> Result<Probe, RotationError>;
 }
 

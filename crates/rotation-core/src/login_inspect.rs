@@ -120,23 +120,45 @@ impl<S: Server> Inspect for LoginEngine<S> {
         ctx: &StepContext<'_>,
         stage: &str,
         value: &Secret,
+        current: &Secret,
     ) -> Result<Probe, RotationError> {
+        let current = self.parse(ctx, AWSCURRENT, current)?;
         let secret = self.parse(ctx, stage, value)?;
+        // setSecret's rule: a version anyone with write access may have made is tried only on
+        // the current value's server and transport, and only for its user or the alternate.
+        if let Some(field) = current.endpoint.differs(&secret.endpoint) {
+            return Ok(Probe::Refused(format!(
+                "its {field} differs from AWSCURRENT's, so it is not tried"
+            )));
+        }
+        if base_username(&secret.username) != base_username(&current.username) {
+            return Ok(Probe::Refused(format!(
+                "it names user \"{}\", neither AWSCURRENT's user nor its alternate, so it is not tried",
+                sanitize(&secret.username)
+            )));
+        }
         let bound = self.bound(ctx);
         let who = Credentials::user(&secret.username, &secret.password);
-        match self.server().login(&secret.endpoint, who, bound).await {
-            Ok(session) => Ok(
-                match self.password_checked(&session, &secret, bound).await? {
-                    Ok(_) => Probe::Accepted(format!(
-                        "\"{}\" logs in at {}",
-                        sanitize(&secret.username),
-                        sanitize(&secret.endpoint.address())
-                    )),
-                    Err(unproven) => Probe::Unproven(unproven),
-                },
-            ),
-            Err(f) if f.refused_password() => Ok(Probe::Refused(f.detail)),
-            Err(f) => Err(f.into()),
+        let mut session = match self.server().login(&current.endpoint, who, bound).await {
+            Ok(session) => session,
+            Err(f) if f.refused_password() => return Ok(Probe::Refused(f.detail)),
+            Err(f) => return Err(f.into()),
+        };
+        if let Err(unproven) = self.password_checked(&session, &secret, bound).await? {
+            return Ok(Probe::Unproven(unproven));
         }
+        let identity = self.server().identity(&mut session, bound).await?;
+        if identity.user != secret.username {
+            return Ok(Probe::Unproven(format!(
+                "logged in, but the server reports the user as \"{}\" instead of \"{}\"",
+                sanitize(&identity.user),
+                sanitize(&secret.username)
+            )));
+        }
+        Ok(Probe::Accepted(format!(
+            "\"{}\" logs in at {}",
+            sanitize(&secret.username),
+            sanitize(&current.endpoint.address())
+        )))
     }
 }

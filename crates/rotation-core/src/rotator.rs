@@ -245,7 +245,18 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
         }
         let stages = metadata.stages_of(&event.token);
         if stages.is_none() && caller == Caller::Operator && event.step == Step::CreateSecret {
-            return Ok(Precheck::Pending);
+            // Storing AWSPENDING would take the label from a rotation under way, whose
+            // password may already be on the server.
+            let current = metadata.version_with_stage(AWSCURRENT);
+            return match metadata.version_with_stage(AWSPENDING) {
+                Some(pending) if Some(pending) != current => {
+                    Err(RotationError::RotationInProgress {
+                        secret: secret(),
+                        version: sanitize(pending),
+                    })
+                }
+                _ => Ok(Precheck::Pending),
+            };
         }
         let Some(stages) = stages else {
             return Err(RotationError::VersionNotStaged {

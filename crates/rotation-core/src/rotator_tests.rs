@@ -440,3 +440,33 @@ async fn by_hand_only_createsecret_may_name_a_version_that_does_not_exist() {
     assert_eq!(*server.password.lock().unwrap(), "old-pw");
     assert_eq!(rotator.store().snapshot(NAME).len(), 1);
 }
+
+#[tokio::test]
+async fn by_hand_never_takes_awspending_from_a_rotation_under_way() {
+    let (rotator, server) = setup();
+    let theirs = rotator.store().start_rotation(NAME);
+    rotator
+        .run(&event(Step::CreateSecret, &theirs))
+        .await
+        .unwrap();
+    rotator.run(&event(Step::SetSecret, &theirs)).await.unwrap();
+    let before = rotator.store().snapshot(NAME);
+    let e = rotator
+        .run_by_hand(&event(Step::CreateSecret, "operator-made-version"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, RotationError::RotationInProgress { .. }),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains(&theirs), "{e}");
+    assert_eq!(rotator.store().snapshot(NAME), before);
+    // The rotation under way still finishes with the password it set.
+    for step in [Step::TestSecret, Step::FinishSecret] {
+        rotator.run(&event(step, &theirs)).await.unwrap();
+    }
+    assert_eq!(
+        stored(&rotator, AWSCURRENT)["password"],
+        server.password.lock().unwrap().as_str()
+    );
+}
