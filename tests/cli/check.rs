@@ -165,8 +165,8 @@ async fn an_admin_without_createrole_is_caught_before_the_first_rotation() {
         .expect(1);
     assert!(
         run.stdout.contains(&format!(
-            "✗ the admin user may manage \"{}\": \"{admin}\" lacks CREATEROLE",
-            arn_user(&run.stdout)
+            "✗ the admin user may manage \"{user}\" and \"{user}_clone\": \"{admin}\" lacks CREATEROLE",
+            user = arn_user(&run.stdout)
         )),
         "{run:?}"
     );
@@ -294,11 +294,45 @@ async fn a_neo4j_admin_secret_is_checked_on_community_edition() {
         ),
         format!("✓ log in with the admin secret {admin_arn}: logged in"),
         format!(
-            "✓ the admin user may manage \"{user}\": Community Edition has no roles: every user may manage users"
+            "✓ the admin user may manage \"{user}\" and \"{user}_clone\": Community Edition has no roles: every user may manage users"
         ),
         "all 6 checks passed".to_owned(),
     ] {
         assert!(run.stdout.contains(&line), "missing {line:?}: {run:?}");
     }
     assert!(!run.text().contains(&admin_password) && !run.text().contains(&password));
+}
+
+/// The function refuses to change a user that can administer roles with admin credentials
+/// (the application team writes the user secret); check says so before rotation is on.
+#[tokio::test]
+async fn a_user_the_function_would_refuse_to_manage_is_caught() {
+    let admin = unique("admin");
+    let admin_password = unique("admin-pw");
+    postgres().create_admin(&admin, &admin_password).await;
+    let sm = SecretsManager::connect().await;
+    let admin_arn = sm
+        .create(
+            &unique("admin"),
+            &postgres().secret(&admin, &admin_password).to_string(),
+        )
+        .await;
+    let user = unique("powerful");
+    let password = unique("pw");
+    postgres().create_admin(&user, &password).await;
+    let mut secret = postgres().secret(&user, &password);
+    secret["masterarn"] = json!(admin_arn);
+    let arn = sm.create(&unique("secret"), &secret.to_string()).await;
+    let run = rotate(
+        &["check", "--secret-id", &arn],
+        &[("ADMIN_SECRET_ARN", &admin_arn)],
+    )
+    .await
+    .expect(1);
+    assert!(
+        run.stdout.contains(&format!(
+            "✗ the admin user may manage \"{user}\" and \"{user}_clone\": \"{user}\" is able to create and alter roles; the function refuses to change such a user with admin credentials"
+        )),
+        "{run:?}"
+    );
 }

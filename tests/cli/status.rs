@@ -432,3 +432,23 @@ async fn an_alternating_rotation_stuck_after_setsecret_is_finished_not_dropped()
     );
     assert_eq!(r.value(AWSPREVIOUS).await["password"], password.as_str());
 }
+
+/// --endpoint-url is Secrets Manager's alone; when Lambda cannot be asked whether the function
+/// exists, status says so and does not call the secret unhealthy.
+#[tokio::test]
+async fn a_function_that_cannot_be_looked_up_is_reported_as_not_checked() {
+    let pg = PgSecret::new().await;
+    enable_rotation(pg.sm(), pg.arn()).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let lambda = format!("http://127.0.0.1:{closed}");
+    let env = [("AWS_ENDPOINT_URL_LAMBDA", lambda.as_str())];
+    let run = rotate(&["status", "--secret-id", pg.arn()], &env)
+        .await
+        .expect(0);
+    assert!(run.stdout.contains(" (not checked: "), "{run:?}");
+    assert!(run.stdout.contains("✓ healthy"), "{run:?}");
+}

@@ -1,5 +1,6 @@
 //! The `rotate` release binary, run as an operator runs it: a fresh process, AWS credentials
-//! from the environment, moto named with `--endpoint-url`.
+//! from the environment, moto named with `--endpoint-url` for Secrets Manager and with
+//! AWS_ENDPOINT_URL_LAMBDA/RDS for the others.
 
 use serde_json::Value;
 
@@ -51,6 +52,9 @@ pub async fn rotate(args: &[&str], env: &[(&str, &str)]) -> CliRun {
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_CONFIG_FILE", "/nonexistent")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        // --endpoint-url is Secrets Manager's only; moto also serves Lambda and RDS.
+        .env("AWS_ENDPOINT_URL_LAMBDA", &moto.endpoint)
+        .env("AWS_ENDPOINT_URL_RDS", &moto.endpoint)
         .envs(env.iter().copied())
         .args(["--endpoint-url", &moto.endpoint, "--region", "us-east-1"])
         .args(args)

@@ -12,9 +12,11 @@ use rotation_core::{AwsSecretStore, Secret, sanitize};
 use crate::cli::Global;
 use crate::exit::Stop;
 
-/// Region, profile and endpoint from the command line where given, else the default chain
+/// Region and profile from the command line where given, else the default chain
 /// (environment, profile files, SSO, instance and container roles), with every call bounded
-/// as the functions bound theirs.
+/// as the functions bound theirs. `--endpoint-url` is Secrets Manager's alone (see
+/// [`SecretsApi::new`]): a Secrets Manager VPC endpoint must not receive Lambda's or RDS's
+/// calls, whose endpoints come from the usual AWS_ENDPOINT_URL_* variables.
 pub async fn sdk_config(global: &Global) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(profile) = &global.profile {
@@ -22,9 +24,6 @@ pub async fn sdk_config(global: &Global) -> aws_config::SdkConfig {
     }
     if let Some(region) = &global.region {
         loader = loader.region(aws_config::Region::new(region.clone()));
-    }
-    if let Some(url) = &global.endpoint_url {
-        loader = loader.endpoint_url(url);
     }
     rotation_core::aws_sdk_config_from(loader).await
 }
@@ -92,8 +91,12 @@ fn date(d: Option<&aws_sdk_secretsmanager::primitives::DateTime>) -> Option<Stri
 }
 
 impl SecretsApi {
-    pub fn new(config: &aws_config::SdkConfig) -> Self {
-        let client = Client::new(config);
+    pub fn new(config: &aws_config::SdkConfig, endpoint_url: Option<&str>) -> Self {
+        let mut secrets = aws_sdk_secretsmanager::config::Builder::from(config);
+        if let Some(url) = endpoint_url {
+            secrets = secrets.endpoint_url(url);
+        }
+        let client = Client::from_conf(secrets.build());
         Self {
             store: AwsSecretStore::new(client.clone()),
             lambda: aws_sdk_lambda::Client::new(config),

@@ -31,9 +31,9 @@ pub struct Global {
     /// Named profile from the AWS config files (else AWS_PROFILE or the default chain).
     #[arg(long, global = true)]
     pub profile: Option<String>,
-    /// Endpoint for every AWS call this command makes (Secrets Manager, and Lambda and RDS
-    /// where it asks them), such as a local emulator. For a Secrets Manager VPC endpoint
-    /// alone, set AWS_ENDPOINT_URL_SECRETS_MANAGER instead.
+    /// Secrets Manager endpoint (a VPC endpoint, or a local emulator). Lambda and RDS, which
+    /// status and RDS-managed admin secrets ask, take theirs from AWS_ENDPOINT_URL_LAMBDA,
+    /// AWS_ENDPOINT_URL_RDS or AWS_ENDPOINT_URL.
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// Print the result as one JSON document instead of text.

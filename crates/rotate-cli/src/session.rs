@@ -15,7 +15,7 @@ impl Session {
     pub async fn new(global: &Global) -> Self {
         let config = crate::aws::sdk_config(global).await;
         Self {
-            api: SecretsApi::new(&config),
+            api: SecretsApi::new(&config, global.endpoint_url.as_deref()),
             config,
             out: Output::new(global.json),
             commands: Commands {

@@ -16,9 +16,10 @@ pub const SET_USER_PASSWORD: &str = "ALTER USER $user SET PASSWORD $password CHA
 /// "community" or "enterprise".
 pub const EDITION: &str = "CALL dbms.components() YIELD edition RETURN edition";
 
-/// The privileges the session's user holds (Enterprise Edition only).
+/// The privileges granted to and denied the session's user, as "GRANTED action" or "DENIED
+/// action" (Enterprise Edition only).
 pub const OWN_PRIVILEGES: &str =
-    "SHOW USER PRIVILEGES YIELD action, access WHERE access = 'GRANTED' RETURN action";
+    "SHOW USER PRIVILEGES YIELD action, access RETURN access + ' ' + action AS privilege";
 
 /// The roles of a user; `null` on Community Edition, which has no roles.
 pub const USER_ROLES: &str = "SHOW USERS YIELD user, roles WHERE user = $user RETURN roles";

@@ -228,7 +228,7 @@ impl Server for Neo4j {
     async fn admin_rights(
         &self,
         admin: &mut Session,
-        _user: &str,
+        _users: &[&str],
         bound: Bound,
     ) -> Result<AdminRights, RotationError> {
         let editions: Vec<String> = admin
@@ -245,16 +245,16 @@ impl Server for Neo4j {
                 "Community Edition has no roles: every user may manage users".into(),
             ));
         }
-        let granted: Vec<String> = admin
+        let privileges: Vec<String> = admin
             .column(
                 cypher::SYSTEM_DATABASE,
                 query(cypher::OWN_PRIVILEGES),
-                "action",
+                "privilege",
                 "reading the admin user's privileges",
                 bound,
             )
             .await?;
-        let missing = missing_admin_privileges(&granted);
+        let missing = missing_admin_privileges(&privileges);
         Ok(match missing.is_empty() {
             true => AdminRights::Sufficient("it may manage users and their roles".into()),
             false => AdminRights::Missing(format!(
@@ -281,9 +281,11 @@ impl Server for Neo4j {
     }
 }
 
-/// What alternating users ask of the admin user, as `SHOW PRIVILEGES` names the actions: each
-/// entry is met by any of its actions (the broader grants include the narrower ones).
-const ADMIN_ACTIONS: [&[&str]; 6] = [
+/// What alternating users ask of the admin user (SHOW USERS, CREATE and ALTER USER, GRANT
+/// and REVOKE ROLE), as `SHOW PRIVILEGES` names the actions: each entry is met by any of its
+/// actions, the broader grants including the narrower ones, and a DENY of any of them wins.
+const ADMIN_ACTIONS: [&[&str]; 5] = [
+    &["dbms_actions", "user_management", "show_user"],
     &["dbms_actions", "user_management", "create_user"],
     &[
         "dbms_actions",
@@ -291,17 +293,22 @@ const ADMIN_ACTIONS: [&[&str]; 6] = [
         "alter_user",
         "set_passwords",
     ],
-    &["dbms_actions", "user_management", "show_user"],
     &["dbms_actions", "role_management", "assign_role"],
     &["dbms_actions", "role_management", "remove_role"],
-    &["dbms_actions", "role_management", "show_role"],
 ];
 
-/// The narrowest name of each privilege in [`ADMIN_ACTIONS`] that `granted` does not meet.
-fn missing_admin_privileges(granted: &[String]) -> Vec<&'static str> {
+/// The narrowest name of each privilege in [`ADMIN_ACTIONS`] that `privileges` ("GRANTED
+/// action" or "DENIED action") does not grant, or denies.
+fn missing_admin_privileges(privileges: &[String]) -> Vec<&'static str> {
+    let held = |access: &str, any: &[&str]| {
+        privileges
+            .iter()
+            .filter_map(|p| p.split_once(' '))
+            .any(|(a, action)| a == access && any.contains(&action))
+    };
     ADMIN_ACTIONS
         .iter()
-        .filter(|any| !any.iter().any(|a| granted.iter().any(|g| g == a)))
+        .filter(|any| !held("GRANTED", any) || held("DENIED", any))
         .map(|any| any[any.len() - 1])
         .collect()
 }
@@ -311,16 +318,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn admin_privileges_are_met_by_broader_grants() {
-        let granted = |actions: &[&str]| actions.iter().map(|a| a.to_string()).collect::<Vec<_>>();
-        assert!(missing_admin_privileges(&granted(&["dbms_actions"])).is_empty());
+    fn admin_privileges_are_met_by_broader_grants_and_lost_to_any_deny() {
+        let held =
+            |privileges: &[&str]| privileges.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+        assert!(missing_admin_privileges(&held(&["GRANTED dbms_actions"])).is_empty());
         assert!(
-            missing_admin_privileges(&granted(&["user_management", "role_management"])).is_empty()
+            missing_admin_privileges(&held(&[
+                "GRANTED user_management",
+                "GRANTED role_management"
+            ]))
+            .is_empty()
         );
         assert_eq!(
-            missing_admin_privileges(&granted(&["user_management", "assign_role"])),
-            ["remove_role", "show_role"]
+            missing_admin_privileges(&held(&["GRANTED user_management", "GRANTED assign_role"])),
+            ["remove_role"]
         );
-        assert_eq!(missing_admin_privileges(&[]).len(), ADMIN_ACTIONS.len());
+        assert_eq!(
+            missing_admin_privileges(&held(&["GRANTED dbms_actions", "DENIED set_passwords"])),
+            ["set_passwords"]
+        );
+        assert_eq!(
+            missing_admin_privileges(&held(&["DENIED create_user"])).len(),
+            ADMIN_ACTIONS.len()
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! rule about which credential goes where lives in [`rotation_core::LoginEngine`].
 
 use async_trait::async_trait;
+use postgres_protocol::escape::escape_identifier;
 use rotation_core::{
     AdminRights, Bound, Credentials, EndpointError, FailureKind, Identity, Limit, LoginEngine,
     LoginFailure, LoginSecret, PasswordCheck, RotationError, Secret, Server, UserChange, sanitize,
@@ -239,60 +240,76 @@ impl Server for Postgres {
     async fn admin_rights(
         &self,
         admin: &mut PgSession,
-        user: &str,
+        users: &[&str],
         bound: Bound,
     ) -> Result<AdminRights, RotationError> {
         let admin: &PgSession = admin;
-        let what = format!(
-            "reading the admin user's rights over \"{}\"",
-            sanitize(user)
-        );
-        let (rights, privileged) = self
-            .run(admin, bound, &what, &[], |_| async move {
-                let rights = admin.client.query_one(sql::ADMIN_RIGHTS, &[&user]).await?;
-                let privileged = admin
-                    .client
-                    .query_opt(
-                        sql::PRIVILEGED_MEMBERSHIP,
-                        &[&user, &sql::POWERFUL_ROLES.as_slice()],
-                    )
-                    .await?;
-                Ok((rights, privileged))
+        let what = "reading the admin user's rights over the alternating users";
+        let rows = self
+            .run(admin, bound, what, &[], |_| async move {
+                let mut rows = Vec::new();
+                for user in users {
+                    let rights = admin.client.query_one(sql::ADMIN_RIGHTS, &[user]).await?;
+                    // The alternate user may not exist yet.
+                    let privileged = match rights.get::<_, bool>(4) {
+                        true => {
+                            admin
+                                .client
+                                .query_opt(
+                                    sql::PRIVILEGED_MEMBERSHIP,
+                                    &[user, &sql::POWERFUL_ROLES.as_slice()],
+                                )
+                                .await?
+                        }
+                        false => None,
+                    };
+                    rows.push((*user, rights, privileged));
+                }
+                Ok(rows)
             })
             .await?;
-        let name = sanitize(&rights.get::<_, String>(0));
-        let (superuser, createrole): (bool, bool) = (rights.get(1), rights.get(2));
-        let (version, exists, admin_option): (i32, bool, bool) =
-            (rights.get(3), rights.get(4), rights.get(5));
-        let user = sanitize(user);
-        if let Some(row) = privileged {
-            return Ok(AdminRights::Missing(format!(
-                "\"{user}\" {}; the function refuses to change such a user with admin credentials",
-                privilege(&row, &user).trim_start_matches("it ")
-            )));
+        let mut admin_option_on = Vec::new();
+        for (user, rights, privileged) in &rows {
+            let name = escape_identifier(&sanitize(&rights.get::<_, String>(0)));
+            let (superuser, createrole): (bool, bool) = (rights.get(1), rights.get(2));
+            let (version, exists, admin_option): (i32, bool, bool) =
+                (rights.get(3), rights.get(4), rights.get(5));
+            let user = sanitize(user);
+            if let Some(row) = privileged {
+                return Ok(AdminRights::Missing(format!(
+                    "\"{user}\" {}; the function refuses to change such a user with admin credentials",
+                    privilege(row, &user).trim_start_matches("it ")
+                )));
+            }
+            if superuser {
+                return Ok(AdminRights::Sufficient(format!("{name} is a superuser")));
+            }
+            if !createrole {
+                return Ok(AdminRights::Missing(format!(
+                    "{name} lacks CREATEROLE, which creating the alternate user and setting its password need (ALTER ROLE {name} CREATEROLE)"
+                )));
+            }
+            if version >= sql::ADMIN_OPTION_VERSION && exists {
+                let quoted = escape_identifier(&user);
+                if !admin_option {
+                    return Ok(AdminRights::Missing(format!(
+                        "{name} lacks ADMIN OPTION on {quoted}, which PostgreSQL 16 and later require to change its password and members (GRANT {quoted} TO {name} WITH ADMIN OPTION)"
+                    )));
+                }
+                admin_option_on.push(quoted);
+            }
         }
-        if superuser {
-            return Ok(AdminRights::Sufficient(format!(
-                "\"{name}\" is a superuser"
-            )));
-        }
-        if !createrole {
-            return Ok(AdminRights::Missing(format!(
-                "\"{name}\" lacks CREATEROLE, which creating the alternate user and setting its password need (ALTER ROLE \"{name}\" CREATEROLE)"
-            )));
-        }
-        if version >= sql::ADMIN_OPTION_VERSION && exists && !admin_option {
-            return Ok(AdminRights::Missing(format!(
-                "\"{name}\" lacks ADMIN OPTION on \"{user}\", which PostgreSQL 16 and later require to make the alternate user a member of it (GRANT \"{user}\" TO \"{name}\" WITH ADMIN OPTION)"
-            )));
-        }
-        Ok(AdminRights::Sufficient(
-            if version >= sql::ADMIN_OPTION_VERSION {
-                format!("\"{name}\" has CREATEROLE and ADMIN OPTION on \"{user}\"")
-            } else {
-                format!("\"{name}\" has CREATEROLE")
-            },
-        ))
+        let name = rows
+            .first()
+            .map(|(_, rights, _)| escape_identifier(&sanitize(&rights.get::<_, String>(0))))
+            .unwrap_or_default();
+        Ok(AdminRights::Sufficient(match admin_option_on.is_empty() {
+            true => format!("{name} has CREATEROLE"),
+            false => format!(
+                "{name} has CREATEROLE and ADMIN OPTION on {}",
+                admin_option_on.join(" and ")
+            ),
+        }))
     }
 
     async fn drift(

@@ -209,10 +209,13 @@ impl Server for ToyServer {
     async fn admin_rights(
         &self,
         _: &mut ToySession,
-        user: &str,
+        users: &[&str],
         _: Bound,
     ) -> Result<AdminRights, RotationError> {
-        Ok(AdminRights::Sufficient(format!("toy admins manage {user}")))
+        Ok(AdminRights::Sufficient(format!(
+            "toy admins manage {}",
+            users.join(", ")
+        )))
     }
 
     async fn drift(

@@ -90,7 +90,8 @@ impl<S: Server> Inspect for LoginEngine<S> {
             )),
         }
 
-        if let Ok((Strategy::AlternatingUsers { admin_secret }, _)) = &strategy {
+        if let Ok((Strategy::AlternatingUsers { admin_secret }, next)) = &strategy {
+            let users = [current.username.as_str(), next.as_str()];
             let base = base_username(&current.username);
             let targets = [current.username.as_str(), base];
             let admin_login = format!("log in with the admin secret {}", sanitize(admin_secret));
@@ -100,9 +101,13 @@ impl<S: Server> Inspect for LoginEngine<S> {
             {
                 Ok(mut admin) => {
                     findings.push(Finding::passed(admin_login, "logged in"));
-                    let rights = format!("the admin user may manage \"{}\"", sanitize(base));
+                    let rights = format!(
+                        "the admin user may manage \"{}\" and \"{}\"",
+                        sanitize(users[0]),
+                        sanitize(users[1])
+                    );
                     findings.push(
-                        match self.server().admin_rights(&mut admin, base, bound).await {
+                        match self.server().admin_rights(&mut admin, &users, bound).await {
                             Ok(AdminRights::Sufficient(found)) => Finding::passed(rights, found),
                             Ok(AdminRights::Missing(missing)) => Finding::failed(rights, missing),
                             Err(e) => Finding::error(rights, &e),

@@ -277,13 +277,14 @@ pub trait Server: Send + Sync + 'static {
         bound: Bound,
     ) -> Result<bool, RotationError>;
 
-    /// Whether `admin` may do what [`Self::apply_as_admin`] will ask of it for `user` (the
-    /// user secret's user) and that user's alternate: checked before rotation is turned on,
-    /// so a missing privilege shows up then and not on the first rotation.
+    /// Whether `admin` may do what [`Self::apply_as_admin`] will ask of it for `users` (the
+    /// user secret's user and its alternate, which may not exist yet): checked before
+    /// rotation is turned on, so a missing privilege shows up then and not on the first
+    /// rotation.
     async fn admin_rights(
         &self,
         admin: &mut Self::Session,
-        user: &str,
+        users: &[&str],
         bound: Bound,
     ) -> Result<AdminRights, RotationError>;
 
