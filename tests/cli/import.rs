@@ -323,3 +323,37 @@ async fn a_env_file_with_nothing_these_functions_rotate_is_refused() {
     );
     assert!(!run.text().contains("content-engine-secret-2024"));
 }
+
+#[tokio::test]
+async fn a_value_the_function_would_reject_is_not_stored() {
+    let path = env_file(
+        "DB_PASSWORD=pw-${DB_USER:-x}\nDATABASE_URL=postgresql://app:hunter2@db:5432/app?sslmode=sometimes\n",
+    );
+    let prefix = unique("bad-tls");
+    let run = rotate(
+        &[
+            "import",
+            "--env-file",
+            path.to_str().unwrap(),
+            "--prefix",
+            &prefix,
+            "--apply",
+        ],
+        &[],
+    )
+    .await
+    .expect(1);
+    assert!(
+        run.stderr
+            .contains(&format!("{prefix}/postgres would not rotate: "))
+            && run.stderr.contains("(MalformedSecret)"),
+        "{run:?}"
+    );
+    assert!(!run.text().contains("hunter2"));
+    let sm = SecretsManager::connect().await;
+    assert!(
+        sm.value(&format!("{prefix}/postgres"), AWSCURRENT)
+            .await
+            .is_none()
+    );
+}

@@ -248,8 +248,9 @@ impl SecretsApi {
         Ok(out.arn().unwrap_or(name).to_owned())
     }
 
-    /// Turns rotation on with `function` every `days` days, starting with the schedule rather
-    /// than at once: the first rotation then comes after a `rotate check`, not before it.
+    /// Turns rotation on with `function` every `days` days, without rotating at once: Secrets
+    /// Manager then only tries the function's testSecret step on a temporary AWSPENDING copy,
+    /// and the first rotation comes with the schedule (or `rotate run`).
     pub async fn enable_rotation(
         &self,
         secret_id: &str,

@@ -1,6 +1,7 @@
 //! Reading `.env` files the way the dotenv loaders teams use read them: comments, blank
-//! lines, `export`, single and double quotes, inline comments after unquoted values. Errors
-//! name the line, never its text, which may hold a password.
+//! lines, `export`, single and double quotes, inline comments after unquoted values, and
+//! `${NAME}` (or `${NAME:-default}`) outside single quotes. Errors name the line and the
+//! variable, never the text, which may hold a password.
 
 use std::collections::BTreeMap;
 
@@ -55,15 +56,47 @@ pub fn parse(text: &str) -> Result<EnvFile, String> {
                     body.push_str(next);
                 }
                 match quote {
-                    '"' => unescape(&body),
+                    '"' => expand(&unescape(&body), &vars, number)?,
                     _ => body,
                 }
             }
-            _ => strip_comment(rest).trim_end().to_owned(),
+            _ => expand(strip_comment(rest).trim_end(), &vars, number)?,
         };
         vars.insert(name.to_owned(), Secret::new(value));
     }
     Ok(vars)
+}
+
+/// `value` with each `${NAME}` replaced by the value of NAME set earlier in the file, or by
+/// the default of `${NAME:-default}` when NAME is unset or empty. A NAME the file does not
+/// set is an error rather than the text `${NAME}` stored as a password.
+fn expand(value: &str, vars: &EnvFile, number: usize) -> Result<String, String> {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("line {number} has a ${{ that is never closed"))?;
+        let (name, default) = match after[..end].split_once(":-") {
+            Some((name, default)) => (name, Some(default)),
+            None => (&after[..end], None),
+        };
+        match (vars.get(name).filter(|v| !v.is_empty()), default) {
+            (Some(value), _) => out.push_str(value.expose()),
+            (None, Some(default)) => out.push_str(default),
+            (None, None) => {
+                return Err(format!(
+                    "line {number} uses ${{{}}}, which the file does not set before it",
+                    rotation_core::sanitize(name)
+                ));
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// Where the quote closing a value opened with `quote` is; a backslash escapes in "…" only.
@@ -166,6 +199,30 @@ mod tests {
         assert_eq!(get(&vars, "ESCAPED"), "a \"quoted\" \\ word\n");
         assert_eq!(get(&vars, "MULTI"), "line one\nline two");
         assert_eq!(get(&vars, "EMPTY"), "");
+    }
+
+    #[test]
+    fn expands_variables_set_earlier_in_the_file() {
+        let vars = parse(concat!(
+            "DB_USER=app\n",
+            "DB_PASSWORD=s3cret\n",
+            "DATABASE_URL=postgres://${DB_USER}:${DB_PASSWORD}@${DB_HOST:-localhost}:5432/app\n",
+            "QUOTED=\"${DB_USER}\"\n",
+            "LITERAL='${DB_USER}'\n",
+            "PRICE=$5\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            get(&vars, "DATABASE_URL"),
+            "postgres://app:s3cret@localhost:5432/app"
+        );
+        assert_eq!(get(&vars, "QUOTED"), "app");
+        assert_eq!(get(&vars, "LITERAL"), "${DB_USER}");
+        assert_eq!(get(&vars, "PRICE"), "$5");
+        assert_eq!(
+            parse("URL=postgres://u:${DB_PASSWORD}@h/d\n").unwrap_err(),
+            "line 1 uses ${DB_PASSWORD}, which the file does not set before it"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use rotation_core::{Secret, sanitize};
+use rotation_core::{Engine, Secret, StepContext, sanitize};
 use serde_json::{Map, Value, json};
 
 use crate::cli::{EngineKind, Import};
@@ -22,18 +22,43 @@ pub struct Planned {
     pub value: Secret,
 }
 
-/// The variable names of each PostgreSQL shape: host, port, user, password, database.
-const POSTGRES_SHAPES: [[&str; 5]; 3] = [
-    [
-        "POSTGRES_HOST",
-        "POSTGRES_PORT",
-        "POSTGRES_USER",
-        "POSTGRES_PASSWORD",
-        "POSTGRES_DB",
-    ],
-    ["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"],
-    ["DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD", "DB_NAME"],
+/// The variable names of one way to spell a PostgreSQL login; the first name of a list that is
+/// set is used.
+struct PgShape {
+    host: &'static str,
+    port: &'static str,
+    user: &'static [&'static str],
+    password: &'static str,
+    database: &'static [&'static str],
+}
+
+const POSTGRES_SHAPES: [PgShape; 3] = [
+    PgShape {
+        host: "POSTGRES_HOST",
+        port: "POSTGRES_PORT",
+        user: &["POSTGRES_USER"],
+        password: "POSTGRES_PASSWORD",
+        database: &["POSTGRES_DB"],
+    },
+    PgShape {
+        host: "PGHOST",
+        port: "PGPORT",
+        user: &["PGUSER"],
+        password: "PGPASSWORD",
+        database: &["PGDATABASE"],
+    },
+    // The NBA seed's DB_USER/DB_NAME, and Laravel's DB_USERNAME/DB_DATABASE.
+    PgShape {
+        host: "DB_HOST",
+        port: "DB_PORT",
+        user: &["DB_USER", "DB_USERNAME"],
+        password: "DB_PASSWORD",
+        database: &["DB_NAME", "DB_DATABASE"],
+    },
 ];
+/// Names DB_* for a database other than PostgreSQL when it says so (Laravel).
+const DB_CONNECTION: &str = "DB_CONNECTION";
+const POSTGRES_CONNECTIONS: [&str; 3] = ["pgsql", "postgres", "postgresql"];
 const DATABASE_URL: &str = "DATABASE_URL";
 const NEO4J: [&str; 5] = [
     "NEO4J_URI",
@@ -44,53 +69,66 @@ const NEO4J: [&str; 5] = [
 ];
 const JWT: [&str; 2] = ["JWT_SECRET_KEY", "JWT_SECRET"];
 
-/// What `vars` holds for each function, and the variables left out.
-pub fn plan(
-    vars: &EnvFile,
-    prefix: &str,
-    jwt_name: Option<&str>,
-) -> Result<(Vec<Planned>, Vec<String>), String> {
-    let mut planned = Vec::new();
-    let mut used = BTreeSet::new();
-    let text = |name: &str| vars.get(name).map(|v| v.expose()).filter(|v| !v.is_empty());
+/// What a .env file holds for each function.
+pub struct ImportPlan {
+    pub planned: Vec<Planned>,
+    /// Variables no secret is made from.
+    pub left: Vec<String>,
+    /// Why a group of variables was passed over.
+    pub notes: Vec<String>,
+}
 
+pub fn plan(vars: &EnvFile, prefix: &str, jwt_name: Option<&str>) -> Result<ImportPlan, String> {
+    let mut planned = Vec::new();
+    let mut notes = Vec::new();
+    let text = |name: &str| vars.get(name).map(|v| v.expose()).filter(|v| !v.is_empty());
+    let first = |names: &[&'static str]| names.iter().find_map(|n| text(n).map(|v| (*n, v)));
+
+    let connection = text(DB_CONNECTION);
+    let shapes = POSTGRES_SHAPES.iter().filter(|shape| {
+        let other = shape.host == "DB_HOST"
+            && connection.is_some_and(|c| !POSTGRES_CONNECTIONS.contains(&c));
+        if other && text(shape.host).is_some() {
+            notes.push(format!(
+                "DB_* describe a {} database ({DB_CONNECTION}), which no function here rotates",
+                sanitize(connection.unwrap_or_default())
+            ));
+        }
+        !other
+    });
+    let shapes: Vec<&PgShape> = shapes.collect();
     if let Some(url) = text(DATABASE_URL)
         .filter(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
     {
         let fields = postgres_url(url).map_err(|why| format!("{DATABASE_URL} {why}"))?;
         planned.push(postgres(prefix, fields, vec![DATABASE_URL.into()])?);
-        used.insert(DATABASE_URL.to_owned());
-    } else if let Some(shape) = POSTGRES_SHAPES
-        .iter()
-        .find(|shape| text(shape[0]).is_some())
-    {
-        let [host, port, user, password, database] = shape.map(text);
+    } else if let Some(shape) = shapes.into_iter().find(|shape| text(shape.host).is_some()) {
+        let missing = |what: &str| format!("{} is set but {what} is not", shape.host);
+        let (user_name, user) =
+            first(shape.user).ok_or_else(|| missing(&shape.user.join(" or ")))?;
+        let password = text(shape.password).ok_or_else(|| missing(shape.password))?;
+        let database = first(shape.database);
         let fields = PgFields {
-            host: host.unwrap_or_default().to_owned(),
-            port: port
+            host: text(shape.host).unwrap_or_default().to_owned(),
+            port: text(shape.port)
                 .map(|p| {
                     p.parse::<u16>()
-                        .map_err(|_| format!("{} is not a port number", shape[1]))
+                        .map_err(|_| format!("{} is not a port number", shape.port))
                 })
                 .transpose()?,
-            user: user
-                .ok_or_else(|| format!("{} is set but {} is not", shape[0], shape[2]))?
-                .to_owned(),
-            password: Secret::new(
-                password.ok_or_else(|| format!("{} is set but {} is not", shape[0], shape[3]))?,
-            ),
-            database: database.map(str::to_owned),
+            user: user.to_owned(),
+            password: Secret::new(password),
+            database: database.map(|(_, d)| d.to_owned()),
             sslmode: None,
         };
-        let from = shape
-            .iter()
-            .filter(|n| vars.contains_key(**n))
-            .map(|n| n.to_string())
+        let mut from = vec![shape.host, shape.port, user_name, shape.password];
+        from.extend(database.map(|(name, _)| name));
+        let from = from
+            .into_iter()
+            .filter(|n| vars.contains_key(*n))
+            .map(str::to_owned)
             .collect();
         planned.push(postgres(prefix, fields, from)?);
-    }
-    for p in &planned {
-        used.extend(p.from.iter().cloned());
     }
 
     if let Some(uri) = text(NEO4J[0]) {
@@ -98,6 +136,14 @@ pub fn plan(
             .or(text(NEO4J[2]))
             .ok_or("NEO4J_URI is set but neither NEO4J_USERNAME nor NEO4J_USER is")?;
         let password = text(NEO4J[3]).ok_or("NEO4J_URI is set but NEO4J_PASSWORD is not")?;
+        if uri
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.split('/').next().unwrap_or_default().contains('@'))
+        {
+            return Err(
+                "NEO4J_URI carries credentials (user:password@); keep them in NEO4J_USERNAME and NEO4J_PASSWORD only".into(),
+            );
+        }
         let mut value =
             json!({"engine": "neo4j", "uri": uri, "username": user, "password": password});
         if let Some(database) = text(NEO4J[4]) {
@@ -108,7 +154,6 @@ pub fn plan(
             .filter(|n| vars.contains_key(**n))
             .map(|n| n.to_string())
             .collect();
-        used.extend(from.iter().cloned());
         planned.push(Planned {
             name: format!("{prefix}/neo4j"),
             kind: EngineKind::Neo4j,
@@ -120,7 +165,6 @@ pub fn plan(
 
     if let Some(name) = JWT.iter().find(|n| text(n).is_some()) {
         let key = text(name).unwrap_or_default();
-        used.insert(name.to_string());
         planned.push(Planned {
             name: jwt_name
                 .map(str::to_owned)
@@ -134,12 +178,13 @@ pub fn plan(
             value: Secret::new(key),
         });
     }
-    let left: Vec<String> = vars
-        .keys()
-        .filter(|k| !used.contains(*k))
-        .cloned()
-        .collect();
-    Ok((planned, left))
+    let used: BTreeSet<&String> = planned.iter().flat_map(|p| &p.from).collect();
+    let left = vars.keys().filter(|k| !used.contains(k)).cloned().collect();
+    Ok(ImportPlan {
+        planned,
+        left,
+        notes,
+    })
 }
 
 struct PgFields {
@@ -256,17 +301,34 @@ fn decode(text: &str) -> Result<String, String> {
 pub async fn import(session: &Session, args: &Import) -> Result<Exit, Stop> {
     let path = sanitize(&args.env_file.display().to_string());
     let text = std::fs::read_to_string(&args.env_file)
-        .map_err(|e| Stop::failed(format!("cannot read {path}: {e}")))?;
+        .map_err(|e| Stop::refused(format!("cannot read {path}: {e}")))?;
     let vars = dotenv::parse(&text).map_err(|e| Stop::refused(format!("{path}: {e}")))?;
-    let (planned, left) = plan(&vars, &args.prefix, args.jwt_secret_name.as_deref())
+    let plan = plan(&vars, &args.prefix, args.jwt_secret_name.as_deref())
         .map_err(|e| Stop::refused(format!("{path}: {e}")))?;
-    if planned.is_empty() {
+    if plan.planned.is_empty() {
         return Err(Stop::refused(format!(
-            "{path} holds no credentials these functions rotate (DATABASE_URL, POSTGRES_*, PG*, DB_*, NEO4J_*, JWT_SECRET_KEY or JWT_SECRET)"
+            "{path} holds no credentials these functions rotate (DATABASE_URL, POSTGRES_*, PG*, DB_*, NEO4J_*, JWT_SECRET_KEY or JWT_SECRET){}",
+            plan.notes
+                .iter()
+                .map(|n| format!("; {n}"))
+                .collect::<String>()
         )));
     }
+    // Each value goes through its function's own parsing first, with the settings the
+    // functions read, so nothing is stored that the first rotation would reject.
+    for p in &plan.planned {
+        let engine = crate::engines::build(p.kind, &session.config)?;
+        let ctx = StepContext::new(&p.name, &session.api.store);
+        engine.build_pending(&ctx, &p.value).map_err(|e| {
+            Stop::refused(format!(
+                "{path}: {} would not rotate: {e} ({})",
+                p.name,
+                e.error_type()
+            ))
+        })?;
+    }
     let mut existing = Vec::new();
-    for p in &planned {
+    for p in &plan.planned {
         if session.api.exists(&p.name).await? {
             existing.push(p.name.clone());
         }
@@ -278,27 +340,24 @@ pub async fn import(session: &Session, args: &Import) -> Result<Exit, Stop> {
         .unwrap_or_else(|| ".env".into());
     let mut created = Vec::new();
     if args.apply && existing.is_empty() {
-        for p in &planned {
-            let tags = vec![
-                ("managed-by".to_owned(), "rotate".to_owned()),
-                ("rotation-engine".to_owned(), p.kind.as_str().to_owned()),
-                ("imported-from".to_owned(), file.clone()),
-            ];
-            let description = format!(
-                "{} credentials imported from {file} by rotate",
-                p.kind.as_str()
-            );
-            let arn = session
-                .api
-                .create(&p.name, &p.value, &description, &tags)
-                .await?;
-            if let (Some(function), Some(days)) = (&args.rotation_function, args.days) {
-                session.api.enable_rotation(&arn, function, days).await?;
-            }
-            created.push(arn);
+        for p in &plan.planned {
+            create(session, args, p, &file)
+                .await
+                .map_err(|e| match created.is_empty() {
+                    true => e,
+                    false => Stop {
+                        exit: e.exit,
+                        message: format!(
+                            "{} (already created: {}; delete them or import the rest by hand)",
+                            e.message,
+                            created.join(", ")
+                        ),
+                    },
+                })?;
+            created.push(p.name.clone());
         }
     }
-    report(session, args, &planned, &left, &existing, &created);
+    report(session, args, &plan, &existing, &created);
     Ok(if existing.is_empty() {
         Exit::Ok
     } else {
@@ -306,14 +365,34 @@ pub async fn import(session: &Session, args: &Import) -> Result<Exit, Stop> {
     })
 }
 
+async fn create(session: &Session, args: &Import, p: &Planned, file: &str) -> Result<(), Stop> {
+    let tags = [
+        ("managed-by".to_owned(), "rotate".to_owned()),
+        ("rotation-engine".to_owned(), p.kind.as_str().to_owned()),
+        ("imported-from".to_owned(), file.to_owned()),
+    ];
+    let description = format!(
+        "{} credentials imported from {file} by rotate",
+        p.kind.as_str()
+    );
+    let arn = session
+        .api
+        .create(&p.name, &p.value, &description, &tags)
+        .await?;
+    if let (Some(function), Some(days)) = (&args.rotation_function, args.days) {
+        session.api.enable_rotation(&arn, function, days).await?;
+    }
+    Ok(())
+}
+
 fn report(
     session: &Session,
     args: &Import,
-    planned: &[Planned],
-    left: &[String],
+    plan: &ImportPlan,
     existing: &[String],
     created: &[String],
 ) {
+    let (planned, left) = (&plan.planned, &plan.left);
     let out = &session.out;
     let rotation = args.rotation_function.as_ref().map(|f| {
         format!(
@@ -332,10 +411,11 @@ fn report(
                 "from": p.from,
                 "summary": p.summary,
                 "exists": existing.contains(&p.name),
-                "arn": created.iter().find(|arn| arn.contains(&format!(":secret:{}-", p.name))),
+                "created": created.contains(&p.name),
                 "rotation": rotation,
             })).collect::<Vec<_>>(),
             "not_imported": left,
+            "notes": plan.notes,
         }));
         return;
     }
@@ -344,7 +424,7 @@ fn report(
         out.bold("import"),
         sanitize(&args.env_file.display().to_string())
     );
-    for p in planned {
+    for p in planned.iter() {
         let mark = match (existing.contains(&p.name), created.is_empty()) {
             (true, _) => out.mark(false),
             (false, false) => out.mark(true),
@@ -362,7 +442,12 @@ fn report(
         }
     }
     if let Some(rotation) = &rotation {
-        println!("  rotation: {rotation}, first rotation on that schedule");
+        println!(
+            "  rotation: {rotation}; Secrets Manager tries the function's testSecret step at once and rotates on the schedule"
+        );
+    }
+    for note in &plan.notes {
+        println!("  note: {note}");
     }
     if !left.is_empty() {
         println!(
@@ -418,7 +503,7 @@ mod tests {
 
     #[test]
     fn a_database_url_becomes_a_postgres_secret() {
-        let (planned, left) = plan(
+        let ImportPlan { planned, left, .. } = plan(
             &vars("DATABASE_URL=postgresql://app%40corp:p%3Ass%2Fw@db.internal:6432/sales?sslmode=verify-full&application_name=x\nOPENAI_API_KEY=sk-1\n"),
             "shop-prod",
             None,
@@ -436,7 +521,7 @@ mod tests {
 
     #[test]
     fn separate_variables_and_other_services() {
-        let (planned, left) = plan(
+        let ImportPlan { planned, left, .. } = plan(
             &vars("DB_HOST=localhost\nDB_USER=postgres\nDB_PASSWORD=local_dev_password\nDB_NAME=nba_stats\nNEO4J_URI=bolt+s://x.databases.neo4j.io:7687\nNEO4J_USER=neo4j\nNEO4J_PASSWORD=pw\nJWT_SECRET=abcdefghijklmnopqrstuvwxyz0123456789\n"),
             "nba",
             Some("jwt/secret_key"),
@@ -458,6 +543,38 @@ mod tests {
     }
 
     #[test]
+    fn laravel_names_and_its_db_connection_are_honoured() {
+        let laravel =
+            "DB_HOST=db\nDB_PORT=5432\nDB_USERNAME=app\nDB_PASSWORD=pw\nDB_DATABASE=shop\n";
+        let ImportPlan { planned, .. } =
+            plan(&vars(&format!("DB_CONNECTION=pgsql\n{laravel}")), "p", None).unwrap();
+        assert_eq!(value(&planned[0])["username"], "app");
+        assert_eq!(value(&planned[0])["dbname"], "shop");
+        assert_eq!(
+            planned[0].from,
+            [
+                "DB_HOST",
+                "DB_PORT",
+                "DB_USERNAME",
+                "DB_PASSWORD",
+                "DB_DATABASE"
+            ]
+        );
+
+        let ImportPlan {
+            planned,
+            left,
+            notes,
+        } = plan(&vars(&format!("DB_CONNECTION=mysql\n{laravel}")), "p", None).unwrap();
+        assert!(planned.is_empty());
+        assert_eq!(left.len(), 6);
+        assert_eq!(
+            notes,
+            ["DB_* describe a mysql database (DB_CONNECTION), which no function here rotates"]
+        );
+    }
+
+    #[test]
     fn incomplete_shapes_are_named_without_values() {
         for (text, expected) in [
             (
@@ -475,6 +592,10 @@ mod tests {
             (
                 "NEO4J_URI=bolt://db\nNEO4J_PASSWORD=hunter2\n",
                 "NEO4J_URI is set but neither NEO4J_USERNAME nor NEO4J_USER is",
+            ),
+            (
+                "NEO4J_URI=neo4j+s://neo4j:hunter2@db:7687\nNEO4J_USER=neo4j\nNEO4J_PASSWORD=hunter2\n",
+                "NEO4J_URI carries credentials (user:password@); keep them in NEO4J_USERNAME and NEO4J_PASSWORD only",
             ),
         ] {
             let e = plan(&vars(text), "p", None).err().unwrap();
