@@ -4,10 +4,10 @@
 
 use aws_config::BehaviorVersion;
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::primitives::DateTimeFormat;
 use aws_sdk_secretsmanager::types::{RotationRulesType, Tag};
-use rotation_core::{AwsSecretStore, Secret, sanitize};
+use rotation_core::{AwsSecretStore, Secret, sanitize, service_message};
 
 use crate::cli::Global;
 use crate::exit::Stop;
@@ -74,15 +74,10 @@ fn failed<E>(operation: &str, secret: &str, err: E) -> Stop
 where
     E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
 {
-    let message = match (err.code(), err.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code.to_owned(),
-        _ => DisplayErrorContext(&err).to_string(),
-    };
     Stop::failed(format!(
         "Secrets Manager {operation} on {} failed: {}",
         sanitize(secret),
-        sanitize(&message)
+        service_message(&err)
     ))
 }
 
@@ -115,10 +110,7 @@ impl SecretsApi {
             {
                 Ok(false)
             }
-            Err(e) => Err(sanitize(&match (e.code(), e.message()) {
-                (Some(code), Some(message)) => format!("{code}: {message}"),
-                _ => DisplayErrorContext(&e).to_string(),
-            })),
+            Err(e) => Err(service_message(&e)),
         }
     }
 

@@ -73,13 +73,21 @@ pub async fn run(session: &Session, target: &Target) -> Result<Exit, Stop> {
             Err(e) => {
                 let error = format!("{e} ({})", e.error_type());
                 steps.push(json!({"step": step.as_str(), "error": error, "seconds": seconds}));
-                let hint = format!(
-                    "the rotation stopped at {}; AWSPENDING stays on version {token}, as after a failed Lambda rotation. Fix the cause, then `{}` clears it",
-                    step.as_str(),
-                    session
-                        .commands
-                        .rotate_command(&format!("repair --secret-id {arn}"))
-                );
+                let hint = match step {
+                    Step::CreateSecret => format!(
+                        "the rotation stopped at createSecret, before storing anything; fix the cause and run it again with `{}`",
+                        session
+                            .commands
+                            .rotate_command(&format!("run --secret-id {arn}"))
+                    ),
+                    _ => format!(
+                        "the rotation stopped at {}; AWSPENDING stays on version {token}, as after a failed Lambda rotation. Fix the cause, then `{}` finishes or clears it",
+                        step.as_str(),
+                        session
+                            .commands
+                            .rotate_command(&format!("repair --secret-id {arn}"))
+                    ),
+                };
                 if out.json {
                     out.document(&json!({"secret": state.arn, "version": token, "ok": false, "steps": steps, "hint": hint}));
                 } else {

@@ -72,10 +72,10 @@ pub fn diagnose(state: &SecretState, facts: &Facts, commands: &Commands) -> Vec<
             });
         }
     }
-    let days = state.every_days.unwrap_or(30);
+    let rules = rotation_rules(state);
     let enable = |function: &str| {
         commands.aws_command(&format!(
-            "secretsmanager rotate-secret --secret-id {id} --rotation-lambda-arn {function} --rotation-rules AutomaticallyAfterDays={days}"
+            "secretsmanager rotate-secret --secret-id {id} --rotation-lambda-arn {function} --rotation-rules {rules}"
         ))
     };
     let missing = matches!(facts.function_exists, Some(Ok(false)));
@@ -107,13 +107,41 @@ pub fn diagnose(state: &SecretState, facts: &Facts, commands: &Commands) -> Vec<
     problems
 }
 
+/// The secret's own rotation rules for `--rotation-rules`, so that turning rotation back on
+/// keeps its schedule and window (30 days when it has none).
+fn rotation_rules(state: &SecretState) -> String {
+    match (&state.schedule, &state.window) {
+        (None, None) => format!("AutomaticallyAfterDays={}", state.every_days.unwrap_or(30)),
+        (schedule, window) => {
+            let mut rules = serde_json::Map::new();
+            match schedule {
+                Some(expression) => rules.insert("ScheduleExpression".into(), json!(expression)),
+                None => rules.insert(
+                    "AutomaticallyAfterDays".into(),
+                    json!(state.every_days.unwrap_or(30)),
+                ),
+            };
+            if let Some(window) = window {
+                rules.insert("Duration".into(), json!(window));
+            }
+            shell_word(&Value::Object(rules).to_string())
+        }
+    }
+}
+
 pub async fn status(session: &Session, target: &SecretOnly) -> Result<Exit, Stop> {
     let state = session.api.state(&target.secret_id).await?;
     let mut facts = Facts::default();
     if let Some(p) = state.holder(AWSPENDING)
         && !p.has(AWSCURRENT)
     {
-        facts.pending_has_value = Some(session.api.has_value(&state.arn, AWSPENDING, &p.id).await?);
+        // Unknown when the value cannot be read (no GetSecretValue): the version is then
+        // reported as stuck, which it is either way.
+        facts.pending_has_value = session
+            .api
+            .has_value(&state.arn, AWSPENDING, &p.id)
+            .await
+            .ok();
     }
     if let Some(function) = &state.function {
         facts.function_exists = Some(session.api.function_exists(function).await);
@@ -151,7 +179,7 @@ fn document(state: &SecretState, facts: &Facts, problems: &[Problem]) -> Value {
             "enabled": state.rotation_enabled,
             "function": state.function,
             "function_exists": facts.function_exists.as_ref().and_then(|e| e.as_ref().ok()),
-            "function_exists": facts.function_exists.as_ref().and_then(|e| e.as_ref().ok()),
+            "function_check_error": facts.function_exists.as_ref().and_then(|e| e.as_ref().err()),
             "automatically_after_days": state.every_days,
             "schedule_expression": state.schedule,
             "window": state.window,
@@ -373,6 +401,18 @@ mod tests {
                 &commands
             )
             .is_empty()
+        );
+    }
+
+    #[test]
+    fn turning_rotation_back_on_keeps_the_schedule_and_window() {
+        let mut s = state(&[("a", &["AWSCURRENT"])], false, None);
+        assert_eq!(rotation_rules(&s), "AutomaticallyAfterDays=30");
+        s.schedule = Some("cron(0 4 ? * SUN *)".into());
+        s.window = Some("3h".into());
+        assert_eq!(
+            rotation_rules(&s),
+            r#"'{"Duration":"3h","ScheduleExpression":"cron(0 4 ? * SUN *)"}'"#
         );
     }
 }

@@ -67,7 +67,7 @@ where
     }
 }
 
-pub(crate) fn service_message<E>(err: &E) -> String
+pub fn service_message<E>(err: &E) -> String
 where
     E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
 {

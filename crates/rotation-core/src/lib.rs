@@ -32,7 +32,7 @@ mod settings;
 mod store;
 mod strategy;
 
-pub use aws_store::{AwsSecretStore, aws_sdk_config, aws_sdk_config_from};
+pub use aws_store::{AwsSecretStore, aws_sdk_config, aws_sdk_config_from, service_message};
 pub use deadline::{Bound, Deadline, Exhausted, Limit};
 pub use engine::{Applied, Engine, StepContext, Versions};
 pub use error::{FailureKind, RotationError};
