@@ -3,7 +3,7 @@
 use integration_tests::{SecretsManager, neo4j, postgres, rotate, unique};
 use serde_json::{Value, json};
 
-use crate::PgSecret;
+use crate::{PgAdmin, PgSecret};
 
 /// The checks of a `--json` run, as (check, ok, detail).
 fn checks(doc: &Value) -> Vec<(String, bool, String)> {
@@ -115,19 +115,11 @@ async fn tls_the_secret_asks_for_is_not_dropped_to_pass_a_check() {
 /// A user secret whose `masterarn` names an admin secret for `admin`, with the function's
 /// settings that allow that admin secret.
 async fn alternating(admin_createrole: bool) -> (String, Vec<(&'static str, String)>, String) {
-    let admin = unique("admin");
-    let admin_password = unique("admin-pw");
-    match admin_createrole {
-        true => postgres().create_admin(&admin, &admin_password).await,
-        false => postgres().create_role(&admin, &admin_password).await,
-    }
-    let sm = SecretsManager::connect().await;
-    let admin_arn = sm
-        .create(
-            &unique("admin"),
-            &postgres().secret(&admin, &admin_password).to_string(),
-        )
-        .await;
+    let PgAdmin {
+        name: admin,
+        arn: admin_arn,
+        ..
+    } = PgAdmin::new(admin_createrole).await;
     let pg = PgSecret::with(|s| s["masterarn"] = json!(admin_arn)).await;
     let env = vec![
         ("ROTATION_STRATEGY", "alternating-users".to_owned()),
@@ -307,16 +299,8 @@ async fn a_neo4j_admin_secret_is_checked_on_community_edition() {
 /// (the application team writes the user secret); check says so before rotation is on.
 #[tokio::test]
 async fn a_user_the_function_would_refuse_to_manage_is_caught() {
-    let admin = unique("admin");
-    let admin_password = unique("admin-pw");
-    postgres().create_admin(&admin, &admin_password).await;
+    let admin_arn = PgAdmin::new(true).await.arn;
     let sm = SecretsManager::connect().await;
-    let admin_arn = sm
-        .create(
-            &unique("admin"),
-            &postgres().secret(&admin, &admin_password).to_string(),
-        )
-        .await;
     let user = unique("powerful");
     let password = unique("pw");
     postgres().create_admin(&user, &password).await;
@@ -335,4 +319,55 @@ async fn a_user_the_function_would_refuse_to_manage_is_caught() {
         )),
         "{run:?}"
     );
+}
+
+/// The engine is configured as the function is: from the rotation function's environment,
+/// which only the deployer writes, unless told to use this shell's.
+#[tokio::test]
+async fn settings_come_from_the_rotation_function_s_configuration() {
+    let admin_arn = PgAdmin::new(true).await.arn;
+    let pg = PgSecret::with(|s| s["masterarn"] = json!(admin_arn)).await;
+    let function = integration_tests::moto().configured_function(
+        &unique("rotate-postgres"),
+        &[
+            ("ROTATION_STRATEGY", "alternating-users"),
+            ("ADMIN_SECRET_ARN", &admin_arn),
+        ],
+    );
+    let token = pg.sm().start_rotation_with(pg.arn(), &function).await;
+    pg.sm().complete_rotation(pg.arn(), &token).await;
+
+    let run = rotate(&["check", "--secret-id", pg.arn()], &[])
+        .await
+        .expect(0);
+    assert!(
+        run.stdout
+            .contains(&format!("settings: function {function}")),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout
+            .contains("✓ the rotation strategy: alternating users"),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("all 7 checks passed"), "{run:?}");
+
+    // This shell allows no admin secret, so the secret's masterarn is refused.
+    let run = rotate(
+        &[
+            "check",
+            "--secret-id",
+            pg.arn(),
+            "--settings-from",
+            "environment",
+        ],
+        &[],
+    )
+    .await
+    .expect(1);
+    assert!(
+        run.stdout.contains("settings: this shell's environment"),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("✗ the rotation strategy: "), "{run:?}");
 }

@@ -52,6 +52,36 @@ impl PgSecret {
     }
 }
 
+/// A PostgreSQL admin role (with CREATEROLE when `createrole`) and its admin secret.
+pub struct PgAdmin {
+    pub name: String,
+    pub password: String,
+    pub arn: String,
+}
+
+impl PgAdmin {
+    pub async fn new(createrole: bool) -> Self {
+        let name = unique("admin");
+        let password = unique("admin-pw");
+        match createrole {
+            true => postgres().create_admin(&name, &password).await,
+            false => postgres().create_role(&name, &password).await,
+        }
+        let arn = SecretsManager::connect()
+            .await
+            .create(
+                &unique("admin"),
+                &postgres().secret(&name, &password).to_string(),
+            )
+            .await;
+        Self {
+            name,
+            password,
+            arn,
+        }
+    }
+}
+
 /// Turns rotation on as RotateSecret does, then clears the value-less AWSPENDING it leaves, so
 /// the secret is in the state a healthy, scheduled secret is in.
 pub async fn enable_rotation(sm: &SecretsManager, arn: &str) {

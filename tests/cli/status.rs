@@ -5,7 +5,7 @@ use integration_tests::{SecretsManager, neo4j, postgres, rotate, unique};
 use rotation_core::{AWSCURRENT, AWSPREVIOUS, Step};
 use serde_json::json;
 
-use crate::{PENDING, PgSecret, enable_rotation, holder, problems};
+use crate::{PENDING, PgAdmin, PgSecret, enable_rotation, holder, problems};
 
 #[tokio::test]
 async fn a_scheduled_secret_with_no_rotation_under_way_is_healthy() {
@@ -380,16 +380,7 @@ async fn repair_never_tries_a_pending_value_that_points_at_another_server() {
 /// rotation with the function's steps instead, which also proves the clone acts as the user.
 #[tokio::test]
 async fn an_alternating_rotation_stuck_after_setsecret_is_finished_not_dropped() {
-    let admin = unique("admin");
-    let admin_password = unique("admin-pw");
-    postgres().create_admin(&admin, &admin_password).await;
-    let sm = SecretsManager::connect().await;
-    let admin_arn = sm
-        .create(
-            &unique("admin"),
-            &postgres().secret(&admin, &admin_password).to_string(),
-        )
-        .await;
+    let admin_arn = PgAdmin::new(true).await.arn;
     let user = unique("app");
     let password = unique("pw");
     postgres().create_role(&user, &password).await;
@@ -398,7 +389,14 @@ async fn an_alternating_rotation_stuck_after_setsecret_is_finished_not_dropped()
     let mut settings = rotate_postgres::Settings::default();
     settings.login.strategy.admin_secret = Some(admin_arn.clone());
     let r = integration_tests::Rotation::new(&secret, rotate_postgres::engine(settings)).await;
-    let token = r.begin().await;
+    // The function is configured for this admin secret, as its deployer would; repair reads
+    // that configuration, so no setting comes from this shell.
+    let function = integration_tests::moto().configured_function(
+        &unique("rotate-postgres"),
+        &[("ADMIN_SECRET_ARN", &admin_arn)],
+    );
+    let token = r.sm.start_rotation_with(&r.arn, &function).await;
+    r.step(Step::CreateSecret, &token).await.unwrap();
     r.step(Step::SetSecret, &token).await.unwrap();
     assert!(postgres().can_login(&user, &password).await);
     assert_eq!(
@@ -406,17 +404,21 @@ async fn an_alternating_rotation_stuck_after_setsecret_is_finished_not_dropped()
         (1, vec!["stuck-pending".to_owned()])
     );
 
-    let env = [("ADMIN_SECRET_ARN", admin_arn.as_str())];
-    let dry = rotate(&["repair", "--secret-id", &r.arn], &env)
+    let dry = rotate(&["repair", "--secret-id", &r.arn], &[])
         .await
         .expect(0);
+    assert!(
+        dry.stdout
+            .contains(&format!("settings: function {function}")),
+        "{dry:?}"
+    );
     assert!(
         dry.stdout.contains(&format!(
             "- finish the rotation of version {token}: setSecret, testSecret and finishSecret"
         )),
         "{dry:?}"
     );
-    rotate(&["repair", "--secret-id", &r.arn, "--apply"], &env)
+    rotate(&["repair", "--secret-id", &r.arn, "--apply"], &[])
         .await
         .expect(0);
     assert_eq!(problems(&r.arn).await, (0, vec![]));

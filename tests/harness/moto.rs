@@ -60,6 +60,21 @@ pub fn moto() -> &'static Moto {
 pub(crate) const DEFAULT_FUNCTION_TIMEOUT_SECONDS: u64 = 60;
 
 impl Moto {
+    /// A function whose configuration sets `environment`, which nothing serves: RotateSecret
+    /// naming it makes the AWSPENDING stub and nothing else. Returns its ARN.
+    pub fn configured_function(&self, name: &str, environment: &[(&str, &str)]) -> String {
+        let environment: serde_json::Map<String, serde_json::Value> = environment
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+            .collect();
+        let answer = self.command(serde_json::json!({
+            "op": "configured-function",
+            "name": name,
+            "environment": environment,
+        }));
+        answer["arn"].as_str().unwrap().to_owned()
+    }
+
     /// Deletes a Lambda function, as when a rotation function is removed while secrets still
     /// name it.
     pub fn delete_function(&self, arn: &str) {

@@ -68,11 +68,17 @@ impl SecretsManager {
     /// What RotateSecret does before the first step: enables rotation and adds a version with
     /// no value labelled AWSPENDING. Returns its id, the ClientRequestToken of every step.
     pub async fn start_rotation(&self, secret_id: &str) -> String {
+        self.start_rotation_with(secret_id, &self.lambda_arn).await
+    }
+
+    /// As [`Self::start_rotation`], naming `function_arn` as the rotation function (one that
+    /// nothing serves, such as [`crate::Moto::configured_function`]'s).
+    pub async fn start_rotation_with(&self, secret_id: &str, function_arn: &str) -> String {
         let out = self
             .client
             .rotate_secret()
             .secret_id(secret_id)
-            .rotation_lambda_arn(&self.lambda_arn)
+            .rotation_lambda_arn(function_arn)
             .rotation_rules(
                 RotationRulesType::builder()
                     .automatically_after_days(30)

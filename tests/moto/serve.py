@@ -23,6 +23,11 @@ would only log.
 
 deletes a function, as when a rotation function is removed while secrets still name it.
 
+  {"op": "configured-function", "name": ..., "environment": {"NAME": "value"}}  -> {"arn": ...}
+
+creates a function with those environment variables (its configuration) and no Runtime API:
+invoking it does nothing, as with the placeholder.
+
 Invocations look as Lambda makes them. The optional "timeout" (seconds, default 60) is the
 function's timeout: Lambda-Runtime-Deadline-Ms is that far ahead of the moment the function
 receives the event, and a function that has not answered 2 s after its deadline fails the
@@ -290,7 +295,7 @@ def client(endpoint: str, service: str):
     )
 
 
-def create_function(endpoint: str, name: str) -> str:
+def create_function(endpoint: str, name: str, environment: dict | None = None) -> str:
     iam, awslambda = client(endpoint, "iam"), client(endpoint, "lambda")
     try:
         role = iam.get_role(RoleName="rotation-test")["Role"]["Arn"]
@@ -306,7 +311,12 @@ def create_function(endpoint: str, name: str) -> str:
         Handler="bootstrap",
         Architectures=["arm64"],
         Code={"ZipFile": archive.getvalue()},
+        Environment={"Variables": environment or {}},
     )["FunctionArn"]
+
+
+def configured_function(endpoint: str, command: dict) -> dict:
+    return {"arn": create_function(endpoint, command["name"], command.get("environment"))}
 
 
 def delete_function(endpoint: str, command: dict) -> dict:
@@ -498,6 +508,7 @@ def create_rds_cluster(endpoint: str, command: dict) -> dict:
 COMMANDS = {
     "function": register_function,
     "delete-function": delete_function,
+    "configured-function": configured_function,
     "timings": timings,
     "proxy": start_proxy,
     "proxy-calls": proxy_calls,

@@ -99,6 +99,25 @@ impl SecretsApi {
         }
     }
 
+    /// The environment variables of function `arn`: its rotation settings.
+    pub async fn function_environment(
+        &self,
+        arn: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, String> {
+        let out = self
+            .lambda
+            .get_function_configuration()
+            .function_name(arn)
+            .send()
+            .await
+            .map_err(|e| service_message(&e))?;
+        Ok(out
+            .environment()
+            .and_then(|e| e.variables())
+            .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default())
+    }
+
     /// Whether Lambda knows function `arn`: `Err` with the reason when it could not be asked
     /// (no lambda:GetFunction permission, say), which says nothing about the function.
     pub async fn function_exists(&self, arn: &str) -> Result<bool, String> {

@@ -6,16 +6,19 @@ use serde_json::json;
 use crate::cli::Target;
 use crate::exit::{Exit, Stop};
 use crate::session::Session;
+use crate::settings::Settings;
 
 pub async fn check(session: &Session, target: &Target) -> Result<Exit, Stop> {
     let api = &session.api;
     let id = &target.secret_id;
-    let ctx = StepContext::new(id, &api.store);
+    let state = api.state(id).await?;
+    let ctx = StepContext::new(&state.arn, &api.store);
     let current = ctx.current().await?;
     let kind = crate::engines::engine_kind(target.engine, &current)?;
-    let findings = match crate::engines::build(kind, &session.config) {
+    let settings = Settings::load(session, target.settings_from, state.function.as_deref()).await?;
+    let findings = match crate::engines::build(kind, &session.config, &settings) {
         Ok(engine) => engine.preflight(&ctx, &current).await,
-        Err(e) => vec![Finding::error("the function's settings (environment)", &e)],
+        Err(e) => vec![Finding::error("the function's settings", &e)],
     };
     let failed = findings.iter().filter(|f| !f.ok()).count();
     let out = &session.out;
@@ -23,6 +26,7 @@ pub async fn check(session: &Session, target: &Target) -> Result<Exit, Stop> {
         out.document(&json!({
             "secret": id,
             "engine": kind.as_str(),
+            "settings_from": settings.source,
             "ok": failed == 0,
             "checks": findings.iter().map(|f| json!({
                 "check": f.check,
@@ -32,6 +36,7 @@ pub async fn check(session: &Session, target: &Target) -> Result<Exit, Stop> {
         }));
     } else {
         println!("{} {} ({})", out.bold("check"), sanitize(id), kind.as_str());
+        println!("  {}", out.dim(&format!("settings: {}", settings.source)));
         for f in &findings {
             let (ok, detail) = match &f.outcome {
                 Ok(d) => (true, d),

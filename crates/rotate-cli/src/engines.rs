@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::cli::EngineKind;
 use crate::exit::Stop;
+use crate::settings::Settings;
 
 /// The engine `chosen` on the command line, else the one the AWSCURRENT value names or looks
 /// like. A wrong guess is caught by the engine itself, which checks the value's `engine`.
@@ -51,18 +52,25 @@ fn unknown(why: &str) -> Stop {
     ))
 }
 
-/// The engine of `kind`, with the function's settings from the environment.
+/// The engine of `kind`, configured by `settings` as the function is by its environment.
 pub fn build(
     kind: EngineKind,
     config: &aws_config::SdkConfig,
+    settings: &Settings,
 ) -> Result<Box<dyn Inspect>, RotationError> {
+    let lookup = |name: &str| settings.lookup(name);
     Ok(match kind {
         EngineKind::Postgres => Box::new(
-            rotate_postgres::engine(rotate_postgres::Settings::from_env()?)
+            rotate_postgres::engine(rotate_postgres::Settings::from_lookup(lookup)?)
                 .with_directory(AwsRds::from_config(config)),
         ),
-        EngineKind::Neo4j => Box::new(rotate_neo4j::engine(rotate_neo4j::settings_from_env()?)),
-        EngineKind::Jwt => Box::new(rotate_jwt::JwtEngine::from_env()?),
+        EngineKind::Neo4j => Box::new(rotate_neo4j::engine(rotate_neo4j::Settings::from_lookup(
+            rotate_neo4j::MIN_PASSWORD_LENGTH,
+            lookup,
+        )?)),
+        EngineKind::Jwt => Box::new(rotate_jwt::JwtEngine::new(
+            rotate_jwt::Settings::from_lookup(lookup)?,
+        )),
     })
 }
 

@@ -10,6 +10,7 @@ use crate::cli::{EngineKind, Import};
 use crate::dotenv::{self, EnvFile};
 use crate::exit::{Exit, Stop};
 use crate::session::{Session, shell_word};
+use crate::settings::Settings;
 
 /// One secret to create.
 pub struct Planned {
@@ -316,8 +317,14 @@ pub async fn import(session: &Session, args: &Import) -> Result<Exit, Stop> {
     }
     // Each value goes through its function's own parsing first, with the settings the
     // functions read, so nothing is stored that the first rotation would reject.
+    let settings = Settings::load(
+        session,
+        args.settings_from,
+        args.rotation_function.as_deref(),
+    )
+    .await?;
     for p in &plan.planned {
-        let engine = crate::engines::build(p.kind, &session.config)?;
+        let engine = crate::engines::build(p.kind, &session.config, &settings)?;
         let ctx = StepContext::new(&p.name, &session.api.store);
         engine.build_pending(&ctx, &p.value).map_err(|e| {
             Stop::refused(format!(

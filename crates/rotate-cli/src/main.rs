@@ -11,6 +11,7 @@ mod output;
 mod repair;
 mod run;
 mod session;
+mod settings;
 mod status;
 
 use std::process::ExitCode;

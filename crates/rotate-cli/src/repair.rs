@@ -15,6 +15,7 @@ use crate::aws::{SecretState, Version};
 use crate::cli::Repair;
 use crate::exit::{Exit, Stop};
 use crate::session::{Session, shell_word};
+use crate::settings::Settings;
 
 /// One change, in the order it is made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +94,13 @@ pub async fn repair(session: &Session, args: &Repair) -> Result<Exit, Stop> {
     let ctx = StepContext::new(&state.arn, store);
     let current = ctx.current().await?;
     let kind = crate::engines::engine_kind(args.target.engine, &current)?;
-    let engine = crate::engines::build(kind, &session.config)?;
+    let settings = Settings::load(
+        session,
+        args.target.settings_from,
+        state.function.as_deref(),
+    )
+    .await?;
+    let engine = crate::engines::build(kind, &session.config, &settings)?;
     let plan = plan(session, &state, engine.as_ref(), &current).await?;
     let applied = args.apply && !plan.moves.is_empty();
     if applied {
@@ -102,7 +109,7 @@ pub async fn repair(session: &Session, args: &Repair) -> Result<Exit, Stop> {
             apply(session, &rotator, &state.arn, m).await?;
         }
     }
-    report(session, &state, &plan, applied);
+    report(session, &state, &plan, applied, &settings.source);
     Ok(Exit::Ok)
 }
 
@@ -137,18 +144,20 @@ async fn apply(
     Ok(())
 }
 
-fn report(session: &Session, state: &SecretState, plan: &Plan, applied: bool) {
+fn report(session: &Session, state: &SecretState, plan: &Plan, applied: bool, settings: &str) {
     let out = &session.out;
     if out.json {
         out.document(&json!({
             "secret": state.arn,
             "reason": plan.reason,
+            "settings_from": settings,
             "applied": applied,
             "moves": plan.moves.iter().map(|m| m.document(session, &state.arn)).collect::<Vec<_>>(),
         }));
         return;
     }
     println!("{} {}", out.bold("repair"), sanitize(&state.name));
+    println!("  {}", out.dim(&format!("settings: {settings}")));
     println!("  {}", plan.reason);
     if plan.moves.is_empty() {
         println!("{} nothing to repair", out.mark(true));

@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::cli::Target;
 use crate::exit::{Exit, Stop};
 use crate::session::{Session, shell_word};
+use crate::settings::Settings;
 
 pub async fn run(session: &Session, target: &Target) -> Result<Exit, Stop> {
     let api = &session.api;
@@ -30,9 +31,10 @@ pub async fn run(session: &Session, target: &Target) -> Result<Exit, Stop> {
     }
     let ctx = StepContext::new(&state.arn, &api.store);
     let kind = crate::engines::engine_kind(target.engine, &ctx.current().await?)?;
+    let settings = Settings::load(session, target.settings_from, state.function.as_deref()).await?;
     let rotator = Rotator::new(
         api.store.clone(),
-        crate::engines::build(kind, &session.config)?,
+        crate::engines::build(kind, &session.config, &settings)?,
     );
     // The version id Secrets Manager would have made for RotateSecret.
     let token = uuid::Uuid::new_v4().to_string();
@@ -44,6 +46,7 @@ pub async fn run(session: &Session, target: &Target) -> Result<Exit, Stop> {
             sanitize(&state.name),
             kind.as_str()
         );
+        println!("  {}", out.dim(&format!("settings: {}", settings.source)));
     }
     let mut steps = Vec::new();
     for step in Step::ALL {
