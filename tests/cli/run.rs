@@ -111,3 +111,23 @@ async fn run_rotates_a_jwt_key_set() {
             .contains(current["signing_key"].as_str().unwrap())
     );
 }
+
+#[tokio::test]
+async fn run_proceeds_when_awspending_was_left_on_the_current_version() {
+    let pg = PgSecret::new().await;
+    let token = pg.sm().start_rotation(pg.arn()).await;
+    for step in rotation_core::Step::ALL {
+        pg.r.step(step, &token).await.unwrap();
+    }
+    assert_eq!(problems(pg.arn()).await.1[0], "pending-on-current");
+    rotate(&["run", "--secret-id", pg.arn()], &[])
+        .await
+        .expect(0);
+    assert_eq!(holder(pg.sm(), pg.arn(), PENDING).await, None);
+    assert_eq!(holder(pg.sm(), pg.arn(), AWSPREVIOUS).await, Some(token));
+    assert!(
+        postgres()
+            .can_login(&pg.user, &pg.current_password().await)
+            .await
+    );
+}
