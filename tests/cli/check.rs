@@ -321,10 +321,10 @@ async fn a_user_the_function_would_refuse_to_manage_is_caught() {
     );
 }
 
-/// The engine is configured as the function is: from the rotation function's environment,
-/// which only the deployer writes, unless told to use this shell's.
+/// With --function, the engine is configured as that function is, from its environment, which
+/// only the deployer writes; it must be the function the secret names.
 #[tokio::test]
-async fn settings_come_from_the_rotation_function_s_configuration() {
+async fn settings_come_from_the_function_the_operator_names() {
     let admin_arn = PgAdmin::new(true).await.arn;
     let pg = PgSecret::with(|s| s["masterarn"] = json!(admin_arn)).await;
     let function = integration_tests::moto().configured_function(
@@ -337,9 +337,12 @@ async fn settings_come_from_the_rotation_function_s_configuration() {
     let token = pg.sm().start_rotation_with(pg.arn(), &function).await;
     pg.sm().complete_rotation(pg.arn(), &token).await;
 
-    let run = rotate(&["check", "--secret-id", pg.arn()], &[])
-        .await
-        .expect(0);
+    let run = rotate(
+        &["check", "--secret-id", pg.arn(), "--function", &function],
+        &[],
+    )
+    .await
+    .expect(0);
     assert!(
         run.stdout
             .contains(&format!("settings: function {function}")),
@@ -352,22 +355,29 @@ async fn settings_come_from_the_rotation_function_s_configuration() {
     );
     assert!(run.stdout.contains("all 7 checks passed"), "{run:?}");
 
-    // This shell allows no admin secret, so the secret's masterarn is refused.
-    let run = rotate(
-        &[
-            "check",
-            "--secret-id",
-            pg.arn(),
-            "--settings-from",
-            "environment",
-        ],
-        &[],
-    )
-    .await
-    .expect(1);
+    // Without --function the settings are this shell's, which allow no admin secret: the
+    // function a secret names is not trusted to configure a check on the operator's behalf.
+    let run = rotate(&["check", "--secret-id", pg.arn()], &[])
+        .await
+        .expect(1);
     assert!(
         run.stdout.contains("settings: this shell's environment"),
         "{run:?}"
     );
     assert!(run.stdout.contains("✗ the rotation strategy: "), "{run:?}");
+
+    // Another function's configuration is not this secret's.
+    let other = integration_tests::moto().configured_function(&unique("rotate-other"), &[]);
+    let run = rotate(
+        &["check", "--secret-id", pg.arn(), "--function", &other],
+        &[],
+    )
+    .await
+    .expect(1);
+    assert!(
+        run.stderr.contains(&format!(
+            "the secret is rotated by {function}, not by --function {other}"
+        )),
+        "{run:?}"
+    );
 }

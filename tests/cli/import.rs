@@ -357,3 +357,39 @@ async fn a_value_the_function_would_reject_is_not_stored() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_rotation_function_that_does_not_exist_stops_import_before_anything_is_created() {
+    let path = env_file(
+        "DATABASE_URL=postgres://app:pw@db/app\nJWT_SECRET_KEY=0123456789abcdef0123456789abcdef\n",
+    );
+    let prefix = unique("half");
+    let path = path.to_str().unwrap();
+
+    // A rotation function that does not exist: found out before anything is created.
+    let nope = "arn:aws:lambda:us-east-1:123456789012:function:does-not-exist";
+    let run = rotate(
+        &[
+            "import",
+            "--env-file",
+            path,
+            "--prefix",
+            &prefix,
+            "--rotation-function",
+            nope,
+            "--days",
+            "30",
+            "--apply",
+        ],
+        &[],
+    )
+    .await
+    .expect(3);
+    assert!(run.stderr.contains("Function not found"), "{run:?}");
+    let sm = SecretsManager::connect().await;
+    assert!(
+        sm.value(&format!("{prefix}/postgres"), AWSCURRENT)
+            .await
+            .is_none()
+    );
+}

@@ -404,9 +404,12 @@ async fn an_alternating_rotation_stuck_after_setsecret_is_finished_not_dropped()
         (1, vec!["stuck-pending".to_owned()])
     );
 
-    let dry = rotate(&["repair", "--secret-id", &r.arn], &[])
-        .await
-        .expect(0);
+    let dry = rotate(
+        &["repair", "--secret-id", &r.arn, "--function", &function],
+        &[],
+    )
+    .await
+    .expect(0);
     assert!(
         dry.stdout
             .contains(&format!("settings: function {function}")),
@@ -418,9 +421,19 @@ async fn an_alternating_rotation_stuck_after_setsecret_is_finished_not_dropped()
         )),
         "{dry:?}"
     );
-    rotate(&["repair", "--secret-id", &r.arn, "--apply"], &[])
-        .await
-        .expect(0);
+    rotate(
+        &[
+            "repair",
+            "--secret-id",
+            &r.arn,
+            "--apply",
+            "--function",
+            &function,
+        ],
+        &[],
+    )
+    .await
+    .expect(0);
     assert_eq!(problems(&r.arn).await, (0, vec![]));
     let current = r.value(AWSCURRENT).await;
     assert_eq!(current["username"], format!("{user}_clone"));
@@ -453,4 +466,52 @@ async fn a_function_that_cannot_be_looked_up_is_reported_as_not_checked() {
         .expect(0);
     assert!(run.stdout.contains(" (not checked: "), "{run:?}");
     assert!(run.stdout.contains("✓ healthy"), "{run:?}");
+}
+
+/// PostgreSQL refuses a role without LOGIN (SQLSTATE 28000) whatever the password: that says
+/// nothing about which password is right, so repair does not decide from it.
+#[tokio::test]
+async fn a_login_refused_for_another_reason_than_the_password_stops_repair() {
+    let pg = PgSecret::new().await;
+    pg.r.begin().await;
+    postgres()
+        .superuser()
+        .await
+        .batch_execute(&format!("ALTER ROLE \"{}\" NOLOGIN", pg.user))
+        .await
+        .unwrap();
+    let before = pg.sm().snapshot(pg.arn()).await;
+    let run = rotate(&["repair", "--secret-id", pg.arn(), "--apply"], &[])
+        .await
+        .expect(1);
+    assert!(
+        run.stderr.contains(
+            "cannot tell which stored credentials work, so nothing was changed: AWSCURRENT: "
+        ),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("is not permitted to log in"), "{run:?}");
+    assert_eq!(pg.sm().snapshot(pg.arn()).await, before);
+}
+
+#[tokio::test]
+async fn a_pending_value_for_another_user_is_not_tried() {
+    let pg = PgSecret::new().await;
+    let token = pg.sm().start_rotation(pg.arn()).await;
+    let other = unique("other");
+    postgres().create_role(&other, "other-password").await;
+    let pending = postgres().secret(&other, "other-password");
+    pg.sm()
+        .put_pending(pg.arn(), &token, &pending.to_string())
+        .await;
+    postgres()
+        .set_password(&pg.user, &unique("set-by-hand"))
+        .await;
+    let run = rotate(&["repair", "--secret-id", pg.arn(), "--apply"], &[])
+        .await
+        .expect(1);
+    assert!(
+        run.stderr.contains(&format!("AWSPENDING: it names user \"{other}\", not \"{}\" that this rotation expects, so it is not tried", pg.user)),
+        "{run:?}"
+    );
 }

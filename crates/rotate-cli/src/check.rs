@@ -15,7 +15,12 @@ pub async fn check(session: &Session, target: &Target) -> Result<Exit, Stop> {
     let ctx = StepContext::new(&state.arn, &api.store);
     let current = ctx.current().await?;
     let kind = crate::engines::engine_kind(target.engine, &current)?;
-    let settings = Settings::load(session, target.settings_from, state.function.as_deref()).await?;
+    let settings = Settings::load(
+        session,
+        target.function.as_deref(),
+        state.function.as_deref(),
+    )
+    .await?;
     let findings = match crate::engines::build(kind, &session.config, &settings) {
         Ok(engine) => engine.preflight(&ctx, &current).await,
         Err(e) => vec![Finding::error("the function's settings", &e)],

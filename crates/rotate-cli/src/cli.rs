@@ -4,8 +4,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub use crate::settings::SettingsFrom;
-
 /// Check, inspect, repair and run Secrets Manager rotations of PostgreSQL, Neo4j and JWT
 /// secrets, and import credentials from .env files. Never prints a secret value.
 ///
@@ -13,10 +11,9 @@ pub use crate::settings::SettingsFrom;
 /// secret is in a bad state, or the command refused to act and changed nothing; 2 the
 /// command line is wrong; 3 a call to AWS or a rotation step failed.
 ///
-/// The engines are configured as the function is (PGSSLMODE, PGSSLROOTCERT,
-/// ROTATION_STRATEGY, ADMIN_SECRET_ARN, PASSWORD_LENGTH, JWT_ALGORITHM, ...): from the
-/// configuration of the rotation function the secret names, else from this shell's
-/// environment (see --settings-from).
+/// The engines read the functions' settings (PGSSLMODE, PGSSLROOTCERT, ROTATION_STRATEGY,
+/// ADMIN_SECRET_ARN, PASSWORD_LENGTH, JWT_ALGORITHM, ...) from this shell's environment, or
+/// with --function ARN from that function's configuration, as the function itself sees them.
 #[derive(Debug, Parser)]
 #[command(name = "rotate", version)]
 pub struct Cli {
@@ -78,11 +75,11 @@ pub struct Target {
     /// Which function rotates the secret; else told from the secret's value.
     #[arg(long, value_enum)]
     pub engine: Option<EngineKind>,
-    /// Where the engine's settings (ROTATION_STRATEGY, ADMIN_SECRET_ARN, PGSSLMODE, ...)
-    /// come from: the rotation function's environment, as the function itself sees them,
-    /// or this shell's.
-    #[arg(long, value_enum, default_value_t = SettingsFrom::Auto)]
-    pub settings_from: SettingsFrom,
+    /// Configure the engine as this rotation function is configured (its environment:
+    /// ROTATION_STRATEGY, ADMIN_SECRET_ARN, PGSSLMODE, ...), instead of from this shell's
+    /// environment. It must be the function the secret names, if it names one.
+    #[arg(long, value_name = "ARN")]
+    pub function: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -108,10 +105,6 @@ pub struct Import {
     /// Create the secrets.
     #[arg(long)]
     pub apply: bool,
-    /// Where the settings each value is checked with come from: the --rotation-function's
-    /// environment, or this shell's.
-    #[arg(long, value_enum, default_value_t = SettingsFrom::Auto)]
-    pub settings_from: SettingsFrom,
     /// Turn on rotation with this function for every secret created.
     #[arg(long, value_name = "ARN", requires = "days")]
     pub rotation_function: Option<String>,

@@ -27,12 +27,7 @@ pub fn parse(text: &str) -> Result<EnvFile, String> {
             .split_once('=')
             .ok_or_else(|| format!("line {number} is not NAME=value"))?;
         let name = name.trim();
-        let valid = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
+        if !is_name(name) {
             return Err(format!("line {number} does not start with a variable name"));
         }
         let rest = rest.trim_start();
@@ -67,36 +62,52 @@ pub fn parse(text: &str) -> Result<EnvFile, String> {
     Ok(vars)
 }
 
-/// `value` with each `${NAME}` replaced by the value of NAME set earlier in the file, or by
-/// the default of `${NAME:-default}` when NAME is unset or empty. A NAME the file does not
-/// set is an error rather than the text `${NAME}` stored as a password.
+/// `value` with each `${NAME}` replaced by the value of NAME set earlier in the file, and
+/// `${NAME:-default}` by the default when NAME is unset or empty. A NAME the file does not
+/// set is an error rather than an empty string stored as part of a password; text between
+/// `${` and `}` that is not a variable name stays as it is (a password may contain it).
 fn expand(value: &str, vars: &EnvFile, number: usize) -> Result<String, String> {
     let mut out = String::with_capacity(value.len());
     let mut rest = value;
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| format!("line {number} has a ${{ that is never closed"))?;
-        let (name, default) = match after[..end].split_once(":-") {
-            Some((name, default)) => (name, Some(default)),
-            None => (&after[..end], None),
-        };
-        match (vars.get(name).filter(|v| !v.is_empty()), default) {
-            (Some(value), _) => out.push_str(value.expose()),
-            (None, Some(default)) => out.push_str(default),
-            (None, None) => {
-                return Err(format!(
-                    "line {number} uses ${{{}}}, which the file does not set before it",
-                    rotation_core::sanitize(name)
-                ));
+        let reference = after.find('}').map(|end| {
+            let (name, default) = match after[..end].split_once(":-") {
+                Some((name, default)) => (name, Some(default)),
+                None => (&after[..end], None),
+            };
+            (end, name, default)
+        });
+        match reference {
+            Some((end, name, default)) if is_name(name) => {
+                match (vars.get(name).map(|v| v.expose()), default) {
+                    (Some(""), Some(default)) => out.push_str(default),
+                    (Some(value), _) => out.push_str(value),
+                    (None, Some(default)) => out.push_str(default),
+                    (None, None) => {
+                        return Err(format!(
+                            "line {number} uses ${{{name}}}, which the file does not set before it"
+                        ));
+                    }
+                }
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push_str("${");
+                rest = after;
             }
         }
-        rest = &after[end + 1..];
     }
     out.push_str(rest);
     Ok(out)
+}
+
+fn is_name(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Where the quote closing a value opened with `quote` is; a backslash escapes in "…" only.
@@ -219,6 +230,10 @@ mod tests {
         assert_eq!(get(&vars, "QUOTED"), "app");
         assert_eq!(get(&vars, "LITERAL"), "${DB_USER}");
         assert_eq!(get(&vars, "PRICE"), "$5");
+        let vars = parse("EMPTY=\nA=x${EMPTY}y\nB=${EMPTY:-d}\nPW=p${a b}q${1}\n").unwrap();
+        assert_eq!(get(&vars, "A"), "xy");
+        assert_eq!(get(&vars, "B"), "d");
+        assert_eq!(get(&vars, "PW"), "p${a b}q${1}");
         assert_eq!(
             parse("URL=postgres://u:${DB_PASSWORD}@h/d\n").unwrap_err(),
             "line 1 uses ${DB_PASSWORD}, which the file does not set before it"

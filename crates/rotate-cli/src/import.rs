@@ -137,10 +137,7 @@ pub fn plan(vars: &EnvFile, prefix: &str, jwt_name: Option<&str>) -> Result<Impo
             .or(text(NEO4J[2]))
             .ok_or("NEO4J_URI is set but neither NEO4J_USERNAME nor NEO4J_USER is")?;
         let password = text(NEO4J[3]).ok_or("NEO4J_URI is set but NEO4J_PASSWORD is not")?;
-        if uri
-            .split_once("://")
-            .is_some_and(|(_, rest)| rest.split('/').next().unwrap_or_default().contains('@'))
-        {
+        if uri.contains('@') {
             return Err(
                 "NEO4J_URI carries credentials (user:password@); keep them in NEO4J_USERNAME and NEO4J_PASSWORD only".into(),
             );
@@ -317,12 +314,7 @@ pub async fn import(session: &Session, args: &Import) -> Result<Exit, Stop> {
     }
     // Each value goes through its function's own parsing first, with the settings the
     // functions read, so nothing is stored that the first rotation would reject.
-    let settings = Settings::load(
-        session,
-        args.settings_from,
-        args.rotation_function.as_deref(),
-    )
-    .await?;
+    let settings = Settings::load(session, args.rotation_function.as_deref(), None).await?;
     for p in &plan.planned {
         let engine = crate::engines::build(p.kind, &session.config, &settings)?;
         let ctx = StepContext::new(&p.name, &session.api.store);
@@ -348,20 +340,28 @@ pub async fn import(session: &Session, args: &Import) -> Result<Exit, Stop> {
     let mut created = Vec::new();
     if args.apply && existing.is_empty() {
         for p in &plan.planned {
-            create(session, args, p, &file)
+            let created_so_far = |e: Stop, done: &[String]| match done.is_empty() {
+                true => e,
+                false => Stop {
+                    exit: e.exit,
+                    message: format!(
+                        "{} (created: {}; delete them, or finish the import by hand)",
+                        e.message,
+                        done.join(", ")
+                    ),
+                },
+            };
+            let arn = create(session, p, &file)
                 .await
-                .map_err(|e| match created.is_empty() {
-                    true => e,
-                    false => Stop {
-                        exit: e.exit,
-                        message: format!(
-                            "{} (already created: {}; delete them or import the rest by hand)",
-                            e.message,
-                            created.join(", ")
-                        ),
-                    },
-                })?;
+                .map_err(|e| created_so_far(e, &created))?;
             created.push(p.name.clone());
+            if let (Some(function), Some(days)) = (&args.rotation_function, args.days) {
+                session
+                    .api
+                    .enable_rotation(&arn, function, days)
+                    .await
+                    .map_err(|e| created_so_far(e, &created))?;
+            }
         }
     }
     report(session, args, &plan, &existing, &created);
@@ -372,7 +372,7 @@ pub async fn import(session: &Session, args: &Import) -> Result<Exit, Stop> {
     })
 }
 
-async fn create(session: &Session, args: &Import, p: &Planned, file: &str) -> Result<(), Stop> {
+async fn create(session: &Session, p: &Planned, file: &str) -> Result<String, Stop> {
     let tags = [
         ("managed-by".to_owned(), "rotate".to_owned()),
         ("rotation-engine".to_owned(), p.kind.as_str().to_owned()),
@@ -382,14 +382,10 @@ async fn create(session: &Session, args: &Import, p: &Planned, file: &str) -> Re
         "{} credentials imported from {file} by rotate",
         p.kind.as_str()
     );
-    let arn = session
+    session
         .api
         .create(&p.name, &p.value, &description, &tags)
-        .await?;
-    if let (Some(function), Some(days)) = (&args.rotation_function, args.days) {
-        session.api.enable_rotation(&arn, function, days).await?;
-    }
-    Ok(())
+        .await
 }
 
 fn report(

@@ -17,6 +17,8 @@ use crate::exit::{Exit, Stop};
 use crate::session::{Session, shell_word};
 use crate::settings::Settings;
 
+const NO_CURRENT: &str = "no version is labelled AWSCURRENT; label the version whose credentials work AWSCURRENT by hand";
+
 /// One change, in the order it is made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Move {
@@ -90,13 +92,16 @@ pub struct Plan {
 
 pub async fn repair(session: &Session, args: &Repair) -> Result<Exit, Stop> {
     let state = session.api.state(&args.target.secret_id).await?;
+    if state.holder(AWSCURRENT).is_none() {
+        return Err(Stop::refused(NO_CURRENT));
+    }
     let store = &session.api.store;
     let ctx = StepContext::new(&state.arn, store);
     let current = ctx.current().await?;
     let kind = crate::engines::engine_kind(args.target.engine, &current)?;
     let settings = Settings::load(
         session,
-        args.target.settings_from,
+        args.target.function.as_deref(),
         state.function.as_deref(),
     )
     .await?;
@@ -104,6 +109,7 @@ pub async fn repair(session: &Session, args: &Repair) -> Result<Exit, Stop> {
     let plan = plan(session, &state, engine.as_ref(), &current).await?;
     let applied = args.apply && !plan.moves.is_empty();
     if applied {
+        ensure_still_stale(session, &state, engine.as_ref(), &current, &plan).await?;
         let rotator = Rotator::new(store.clone(), engine);
         for m in &plan.moves {
             apply(session, &rotator, &state.arn, m).await?;
@@ -111,6 +117,49 @@ pub async fn repair(session: &Session, args: &Repair) -> Result<Exit, Stop> {
     }
     report(session, &state, &plan, applied, &settings.source);
     Ok(Exit::Ok)
+}
+
+/// A rotation that is running right now looks like a stuck one whose new password the server
+/// refuses, until its setSecret runs. Just before AWSPENDING is dropped, the labels are read
+/// again and the pending credentials tried again: if either changed, a rotation is under way
+/// and dropping its label could leave the password it sets with none.
+async fn ensure_still_stale(
+    session: &Session,
+    planned_on: &SecretState,
+    engine: &dyn Inspect,
+    current: &rotation_core::Secret,
+    plan: &Plan,
+) -> Result<(), Stop> {
+    let dropped = plan.moves.iter().find_map(|m| match m {
+        Move::DropPending { from } => Some(from),
+        _ => None,
+    });
+    let finishing = plan.moves.iter().any(|m| matches!(m, Move::Finish { .. }));
+    let (Some(dropped), false) = (dropped, finishing) else {
+        return Ok(());
+    };
+    let busy = |what: &str| {
+        Stop::refused(format!(
+            "{what} while repair ran: a rotation is under way, so nothing was changed; run repair again once it ends"
+        ))
+    };
+    let now = session.api.state(&planned_on.arn).await?;
+    let labels = |s: &SecretState| {
+        [AWSCURRENT, AWSPENDING].map(|stage| s.holder(stage).map(|v| v.id.clone()))
+    };
+    if labels(&now) != labels(planned_on) {
+        return Err(busy("the labels changed"));
+    }
+    if now.holder(AWSCURRENT).is_some_and(|c| &c.id == dropped) {
+        return Ok(());
+    }
+    let ctx = StepContext::new(&planned_on.arn, &session.api.store);
+    if let Some(value) = ctx.fetch(AWSPENDING, Some(dropped)).await?
+        && let Ok(Probe::Accepted(_)) = engine.probe(&ctx, AWSPENDING, &value, current).await
+    {
+        return Err(busy("AWSPENDING's credentials started to work"));
+    }
+    Ok(())
 }
 
 async fn apply(
@@ -200,9 +249,9 @@ async fn plan(
     engine: &dyn Inspect,
     current_value: &rotation_core::Secret,
 ) -> Result<Plan, Stop> {
-    let current = state.holder(AWSCURRENT).ok_or_else(|| {
-        Stop::refused("no version is labelled AWSCURRENT; label the version whose credentials work AWSCURRENT by hand")
-    })?;
+    let current = state
+        .holder(AWSCURRENT)
+        .ok_or_else(|| Stop::refused(NO_CURRENT))?;
     let pending = state.holder(AWSPENDING);
     let ctx = StepContext::new(&state.arn, &session.api.store);
     // The order setSecret tries them in, so a server that locks users out after failed

@@ -31,7 +31,12 @@ pub async fn run(session: &Session, target: &Target) -> Result<Exit, Stop> {
     }
     let ctx = StepContext::new(&state.arn, &api.store);
     let kind = crate::engines::engine_kind(target.engine, &ctx.current().await?)?;
-    let settings = Settings::load(session, target.settings_from, state.function.as_deref()).await?;
+    let settings = Settings::load(
+        session,
+        target.function.as_deref(),
+        state.function.as_deref(),
+    )
+    .await?;
     let rotator = Rotator::new(
         api.store.clone(),
         crate::engines::build(kind, &session.config, &settings)?,
@@ -78,10 +83,10 @@ pub async fn run(session: &Session, target: &Target) -> Result<Exit, Stop> {
                 steps.push(json!({"step": step.as_str(), "error": error, "seconds": seconds}));
                 let hint = match step {
                     Step::CreateSecret => format!(
-                        "the rotation stopped at createSecret, before storing anything; fix the cause and run it again with `{}`",
+                        "the rotation stopped at createSecret; `{}` shows whether anything was stored",
                         session
                             .commands
-                            .rotate_command(&format!("run --secret-id {arn}"))
+                            .rotate_command(&format!("status --secret-id {arn}"))
                     ),
                     _ => format!(
                         "the rotation stopped at {}; AWSPENDING stays on version {token}, as after a failed Lambda rotation. Fix the cause, then `{}` finishes or clears it",

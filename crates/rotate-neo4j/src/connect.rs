@@ -38,11 +38,10 @@ pub async fn login(
         } else {
             ""
         };
-        LoginFailure {
-            kind,
-            detail: format!("login to {describe} failed: {text}{hint}"),
-            locked_out,
-        }
+        let mut failure =
+            LoginFailure::new(kind, format!("login to {describe} failed: {text}{hint}"));
+        failure.locked_out = locked_out;
+        failure
     };
     let limit = bound.limit().map_err(|exhausted| {
         LoginFailure::new(

@@ -228,9 +228,23 @@ impl Server for Neo4j {
     async fn admin_rights(
         &self,
         admin: &mut Session,
-        _users: &[&str],
+        users: &[&str],
         bound: Bound,
     ) -> Result<AdminRights, RotationError> {
+        for user in users {
+            let roles = self.user_roles(admin, user, bound).await?.flatten();
+            if let Some(role) = roles
+                .iter()
+                .flatten()
+                .find(|r| ADMIN_ROLES.contains(&r.as_str()))
+            {
+                return Ok(AdminRights::Missing(format!(
+                    "\"{}\" holds the {} role; the function refuses to change such a user with admin credentials",
+                    sanitize(user),
+                    sanitize(role)
+                )));
+            }
+        }
         let editions: Vec<String> = admin
             .column(
                 cypher::SYSTEM_DATABASE,

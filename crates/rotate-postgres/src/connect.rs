@@ -204,6 +204,9 @@ impl Login<'_> {
 
     fn refused(&self, mode: &str, transport: Transport, refusal: Refusal) -> Failed {
         let secrets = [self.who.password];
+        // 28000 rather than 28P01: no pg_hba.conf entry, no such role, no LOGIN.
+        let not_about_the_password = matches!(&refusal, Refusal::Postgres(e)
+            if e.as_db_error().is_some_and(|db| *db.code() == SqlState::INVALID_AUTHORIZATION_SPECIFICATION));
         let (kind, text, no_tls_offered) = match refusal {
             Refusal::Connect(text) => (FailureKind::Unreachable, text, false),
             Refusal::Setup(reason) => (
@@ -232,11 +235,13 @@ impl Login<'_> {
                 }
             }
         };
+        let mut failure = LoginFailure::new(
+            kind,
+            format!("{mode} login to {} failed: {text}", self.describe()),
+        );
+        failure.not_about_the_password = not_about_the_password;
         Failed {
-            failure: LoginFailure::new(
-                kind,
-                format!("{mode} login to {} failed: {text}", self.describe()),
-            ),
+            failure,
             no_tls_offered,
         }
     }

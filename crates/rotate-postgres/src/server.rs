@@ -268,30 +268,36 @@ impl Server for Postgres {
                 Ok(rows)
             })
             .await?;
-        let mut admin_option_on = Vec::new();
-        for (user, rights, privileged) in &rows {
-            let name = escape_identifier(&sanitize(&rights.get::<_, String>(0)));
-            let (superuser, createrole): (bool, bool) = (rights.get(1), rights.get(2));
-            let (version, exists, admin_option): (i32, bool, bool) =
-                (rights.get(3), rights.get(4), rights.get(5));
-            let user = sanitize(user);
+        // First any user the function would refuse to change, then the admin's own
+        // attributes, then ADMIN OPTION on each user that exists.
+        for (user, _, privileged) in &rows {
             if let Some(row) = privileged {
+                let user = sanitize(user);
                 return Ok(AdminRights::Missing(format!(
                     "\"{user}\" {}; the function refuses to change such a user with admin credentials",
                     privilege(row, &user).trim_start_matches("it ")
                 )));
             }
-            if superuser {
-                return Ok(AdminRights::Sufficient(format!("{name} is a superuser")));
-            }
-            if !createrole {
-                return Ok(AdminRights::Missing(format!(
-                    "{name} lacks CREATEROLE, which creating the alternate user and setting its password need (ALTER ROLE {name} CREATEROLE)"
-                )));
-            }
-            if version >= sql::ADMIN_OPTION_VERSION && exists {
-                let quoted = escape_identifier(&user);
-                if !admin_option {
+        }
+        let Some((_, first, _)) = rows.first() else {
+            return Ok(AdminRights::Missing("no user to check".into()));
+        };
+        let name = escape_identifier(&sanitize(&first.get::<_, String>(0)));
+        let (superuser, createrole, version): (bool, bool, i32) =
+            (first.get(1), first.get(2), first.get(3));
+        if superuser {
+            return Ok(AdminRights::Sufficient(format!("{name} is a superuser")));
+        }
+        if !createrole {
+            return Ok(AdminRights::Missing(format!(
+                "{name} lacks CREATEROLE, which creating the alternate user and setting its password need (ALTER ROLE {name} CREATEROLE)"
+            )));
+        }
+        let mut admin_option_on = Vec::new();
+        if version >= sql::ADMIN_OPTION_VERSION {
+            for (user, rights, _) in rows.iter().filter(|(_, r, _)| r.get::<_, bool>(4)) {
+                let quoted = escape_identifier(&sanitize(user));
+                if !rights.get::<_, bool>(5) {
                     return Ok(AdminRights::Missing(format!(
                         "{name} lacks ADMIN OPTION on {quoted}, which PostgreSQL 16 and later require to change its password and members (GRANT {quoted} TO {name} WITH ADMIN OPTION)"
                     )));
@@ -299,10 +305,6 @@ impl Server for Postgres {
                 admin_option_on.push(quoted);
             }
         }
-        let name = rows
-            .first()
-            .map(|(_, rights, _)| escape_identifier(&sanitize(&rights.get::<_, String>(0))))
-            .unwrap_or_default();
         Ok(AdminRights::Sufficient(match admin_option_on.is_empty() {
             true => format!("{name} has CREATEROLE"),
             false => format!(

@@ -9,7 +9,7 @@ use crate::inspect::{Finding, Inspect, Probe};
 use crate::login_engine::LoginEngine;
 use crate::redact::{Secret, sanitize};
 use crate::server::{AdminRights, Credentials, Endpoint, PasswordCheck, Server};
-use crate::store::AWSCURRENT;
+use crate::store::{AWSCURRENT, AWSPENDING};
 use crate::strategy::{Strategy, base_username};
 
 #[async_trait]
@@ -136,6 +136,22 @@ impl<S: Server> Inspect for LoginEngine<S> {
                 "its {field} differs from AWSCURRENT's, so it is not tried"
             )));
         }
+        // AWSPENDING must name the user the rotation expects, as setSecret requires; any
+        // other version, one of the pair.
+        if stage == AWSPENDING {
+            let expected = self.strategy(ctx, &current)?.pending_username(
+                ctx,
+                &current.username,
+                S::MAX_USERNAME_BYTES,
+            )?;
+            if secret.username != expected {
+                return Ok(Probe::Refused(format!(
+                    "it names user \"{}\", not \"{}\" that this rotation expects, so it is not tried",
+                    sanitize(&secret.username),
+                    sanitize(&expected)
+                )));
+            }
+        }
         if base_username(&secret.username) != base_username(&current.username) {
             return Ok(Probe::Refused(format!(
                 "it names user \"{}\", neither AWSCURRENT's user nor its alternate, so it is not tried",
@@ -146,7 +162,8 @@ impl<S: Server> Inspect for LoginEngine<S> {
         let who = Credentials::user(&secret.username, &secret.password);
         let mut session = match self.server().login(&current.endpoint, who, bound).await {
             Ok(session) => session,
-            Err(f) if f.refused_password() => return Ok(Probe::Refused(f.detail)),
+            Err(f) if f.wrong_password() => return Ok(Probe::Refused(f.detail)),
+            Err(f) if f.refused_password() => return Ok(Probe::Unproven(f.detail)),
             Err(f) => return Err(f.into()),
         };
         if let Err(unproven) = self.password_checked(&session, &secret, bound).await? {

@@ -154,6 +154,10 @@ pub struct LoginFailure {
     /// The server locked the account after repeated failures: trying another password now
     /// would only extend the lock.
     pub locked_out: bool,
+    /// The server refused the login for a reason other than the password (PostgreSQL's
+    /// 28000: no pg_hba.conf entry for this client, no such user, no LOGIN), so it says
+    /// nothing about whether the password is right.
+    pub not_about_the_password: bool,
 }
 
 impl LoginFailure {
@@ -162,7 +166,13 @@ impl LoginFailure {
             kind,
             detail: detail.into(),
             locked_out: false,
+            not_about_the_password: false,
         }
+    }
+
+    /// The server judged this password and found it wrong.
+    pub fn wrong_password(&self) -> bool {
+        self.refused_password() && !self.not_about_the_password
     }
 
     /// Worth trying the next credential: the server answered and refused this password, and
