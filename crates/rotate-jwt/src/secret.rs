@@ -78,13 +78,8 @@ impl KeySecret {
         let fields = match serde_json::from_str(trimmed) {
             Ok(Value::Object(fields)) => fields,
             Ok(_) => return Err("it is not a JSON object".into()),
-            Err(e) => {
-                return Err(Unusable::Malformed(format!(
-                    "it starts with '{{' but is not valid JSON (error at line {} column {})",
-                    e.line(),
-                    e.column()
-                )));
-            }
+            // It starts with '{', so it is meant as JSON, not a bare key.
+            Err(e) => return Err(Unusable::Malformed(rotation_core::json_error(e))),
         };
         match fields.get(ENGINE) {
             None | Some(Value::Null) => {}

@@ -9,7 +9,7 @@
 
 use tracing::info;
 
-use crate::engine::StepContext;
+use crate::engine::{MAX_SECRET_BYTES, StepContext};
 use crate::error::RotationError;
 use crate::login_secret::LoginSecret;
 use crate::rds::{DatabaseDirectory, RDS_CLUSTER_TAG, RDS_INSTANCE_TAG, RdsResource};
@@ -123,6 +123,10 @@ async fn fetch_admin_secret(
         reason,
     };
     match ctx.store.get_value(admin_secret, AWSCURRENT, None).await {
+        Ok(Some(value)) if value.expose().len() > MAX_SECRET_BYTES => Err(unusable(format!(
+            "it is {} bytes, more than the {MAX_SECRET_BYTES} bytes Secrets Manager stores in a secret value",
+            value.expose().len()
+        ))),
         Ok(Some(value)) => Ok(value),
         Ok(None) => Err(unusable(
             "it does not exist or has no AWSCURRENT value".into(),

@@ -12,6 +12,10 @@ use crate::event::Step;
 use crate::redact::Secret;
 use crate::store::SecretStore;
 
+/// Secrets Manager's limit on a SecretString: nothing larger was written by the service, and
+/// nothing larger is parsed.
+pub const MAX_SECRET_BYTES: usize = 65_536;
+
 /// Facts about the invocation an engine may need: which secret (for error messages), the
 /// store, for engines that read a second secret such as an administrator's, and when the
 /// invocation must have answered.
@@ -32,16 +36,28 @@ impl<'a> StepContext<'a> {
     }
 
     /// The value under `stage` (of version `version`, when given); `None` when that version
-    /// has no value, as AWSPENDING has before createSecret.
+    /// has no value, as AWSPENDING has before createSecret. A value larger than Secrets
+    /// Manager itself stores is refused before anything parses it.
     pub async fn fetch(
         &self,
         stage: &str,
         version: Option<&str>,
     ) -> Result<Option<Secret>, RotationError> {
-        self.store
+        let value = self
+            .store
             .get_value(self.secret_id, stage, version)
             .await
-            .map_err(|e| e.for_stage(self.secret_id, stage))
+            .map_err(|e| e.for_stage(self.secret_id, stage))?;
+        match value {
+            Some(v) if v.expose().len() > MAX_SECRET_BYTES => Err(self.malformed(
+                stage,
+                format!(
+                    "it is {} bytes, more than the {MAX_SECRET_BYTES} bytes Secrets Manager stores in a secret value",
+                    v.expose().len()
+                ),
+            )),
+            value => Ok(value),
+        }
     }
 
     /// Like [`Self::fetch`], but the value must exist.

@@ -34,14 +34,14 @@ mod strategy;
 
 pub use aws_store::{AwsSecretStore, aws_sdk_config, aws_sdk_config_from, service_message};
 pub use deadline::{Bound, Deadline, Exhausted, Limit};
-pub use engine::{Applied, Engine, StepContext, Versions};
+pub use engine::{Applied, Engine, MAX_SECRET_BYTES, StepContext, Versions};
 pub use error::{FailureKind, RotationError};
 pub use event::{RotationEvent, Step};
 pub use inspect::{Finding, Inspect, Probe};
 pub use lambda::{serve, serve_error};
 pub use logging::{init_tracing, quiet_statement_logs};
 pub use login_engine::{LoginEngine, UserSecret};
-pub use login_secret::{LoginSecret, USERNAME_KEYS};
+pub use login_secret::{LoginSecret, USERNAME_KEYS, json_error};
 pub use memory_store::InMemorySecretStore;
 pub use password::{DEFAULT_LENGTH, PasswordPolicy};
 #[cfg(feature = "rds")]

@@ -35,6 +35,19 @@ impl std::fmt::Debug for LoginSecret {
     }
 }
 
+/// Why a value is not JSON, by position only: the text may hold a password. Nesting deeper
+/// than the parser's limit (128) is named as such.
+pub fn json_error(e: serde_json::Error) -> String {
+    if e.to_string().starts_with("recursion limit exceeded") {
+        return "it nests JSON more than 128 levels deep".into();
+    }
+    format!(
+        "it is not valid JSON (error at line {} column {})",
+        e.line(),
+        e.column()
+    )
+}
+
 impl LoginSecret {
     /// Parses the value stored under `stage` of the secret being rotated.
     pub fn parse(
@@ -47,13 +60,7 @@ impl LoginSecret {
 
     /// Parses a value, answering with the reason it cannot be used.
     pub fn from_json(value: &Secret) -> Result<Self, String> {
-        let json: Value = serde_json::from_str(value.expose()).map_err(|e| {
-            format!(
-                "it is not valid JSON (error at line {} column {})",
-                e.line(),
-                e.column()
-            )
-        })?;
+        let json: Value = serde_json::from_str(value.expose()).map_err(json_error)?;
         let Value::Object(fields) = json else {
             return Err("it is not a JSON object".into());
         };
@@ -142,6 +149,20 @@ mod tests {
 
     fn parse(value: Value) -> Result<LoginSecret, String> {
         LoginSecret::from_json(&Secret::new(value.to_string()))
+    }
+
+    #[test]
+    fn malformed_json_is_named_by_position_and_deep_nesting_by_name() {
+        let e = LoginSecret::from_json(&Secret::new(r#"{"username": "u", "password": "hunter2"#))
+            .unwrap_err();
+        assert!(
+            e.starts_with("it is not valid JSON (error at line 1"),
+            "{e}"
+        );
+        assert!(!e.contains("hunter2"));
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let e = LoginSecret::from_json(&Secret::new(deep)).unwrap_err();
+        assert_eq!(e, "it nests JSON more than 128 levels deep");
     }
 
     #[test]

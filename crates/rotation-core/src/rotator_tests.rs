@@ -470,3 +470,28 @@ async fn by_hand_never_takes_awspending_from_a_rotation_under_way() {
         server.password.lock().unwrap().as_str()
     );
 }
+
+#[tokio::test]
+async fn a_value_larger_than_secrets_manager_stores_is_refused_unparsed() {
+    let (rotator, _) = setup();
+    let huge = json!({
+        "password": "old-pw",
+        "padding": "x".repeat(crate::MAX_SECRET_BYTES),
+    });
+    rotator.store().put_current(NAME, &huge.to_string());
+    let token = rotator.store().start_rotation(NAME);
+    let before = rotator.store().snapshot(NAME);
+    let e = rotator
+        .run(&event(Step::CreateSecret, &token))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type(), "MalformedSecret");
+    assert!(
+        e.to_string().contains(&format!(
+            "is {} bytes, more than the 65536 bytes Secrets Manager stores",
+            huge.to_string().len()
+        )),
+        "{e}"
+    );
+    assert_eq!(rotator.store().snapshot(NAME), before);
+}
