@@ -6,6 +6,7 @@ mod alternating;
 mod bad_input;
 mod bounds;
 mod fixture;
+mod hostile;
 mod logs;
 mod single_user;
 mod tls;

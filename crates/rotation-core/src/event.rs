@@ -163,3 +163,61 @@ mod tests {
         assert!(!err.to_string().contains('\n'));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::{Map, Value};
+
+    use super::*;
+
+    fn field() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            ".{0,80}".prop_map(Value::from),
+            prop_oneof![
+                Just("createSecret"),
+                Just("setSecret"),
+                Just("testSecret"),
+                Just("finishSecret"),
+            ]
+            .prop_map(Value::from),
+        ]
+    }
+
+    proptest! {
+        /// Any JSON object is either a well-formed event or refused as InvalidEvent, and the
+        /// refusal is one line that never carries the RotationToken.
+        #[test]
+        fn any_object_parses_or_is_refused_in_one_clean_line(
+            fields in proptest::collection::vec(
+                (prop_oneof![Just("Step"), Just("SecretId"), Just("ClientRequestToken"), Just("RotationToken"), Just("Other")], field()),
+                0..6,
+            ),
+            token in "[a-z]{12}",
+        ) {
+            let mut object: Map<String, Value> = fields
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect();
+            let secret_token = format!("rotation-token-{token}");
+            if object.contains_key("RotationToken") {
+                object.insert("RotationToken".into(), Value::from(secret_token.clone()));
+            }
+            match RotationEvent::from_json(&Value::Object(object.clone())) {
+                Ok(event) => {
+                    prop_assert_eq!(Some(event.step.as_str()), object["Step"].as_str());
+                    prop_assert_eq!(Some(event.secret_id.as_str()), object["SecretId"].as_str());
+                }
+                Err(e) => {
+                    prop_assert_eq!(e.error_type(), "InvalidEvent");
+                    let text = e.to_string();
+                    prop_assert!(!text.contains(&secret_token));
+                    prop_assert!(!text.chars().any(char::is_control), "{}", text);
+                }
+            }
+        }
+    }
+}

@@ -256,3 +256,67 @@ mod tests {
         assert!(err.to_string().contains("between 8 and 4096"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Whatever the variables say, a policy either refuses them with a ConfigurationError
+        /// or makes passwords that meet it: exact length, no excluded character, each included
+        /// type present when required, printable ASCII only.
+        #[test]
+        fn every_password_meets_its_policy(
+            length in 1usize..=96,
+            exclude in "[!-~]{0,40}",
+            flags in proptest::array::uniform5(any::<bool>()),
+        ) {
+            let [numbers, punctuation, upper, lower, require_each] = flags;
+            let flag = |b: bool| if b { "true" } else { "false" }.to_owned();
+            let vars: HashMap<&str, String> = [
+                ("PASSWORD_LENGTH", length.to_string()),
+                ("EXCLUDE_CHARACTERS", exclude.clone()),
+                ("EXCLUDE_NUMBERS", flag(numbers)),
+                ("EXCLUDE_PUNCTUATION", flag(punctuation)),
+                ("EXCLUDE_UPPERCASE", flag(upper)),
+                ("EXCLUDE_LOWERCASE", flag(lower)),
+                ("REQUIRE_EACH_INCLUDED_TYPE", flag(require_each)),
+            ]
+            .into_iter()
+            .collect();
+            let policy = match PasswordPolicy::from_lookup("", 1, |k| vars.get(k).cloned()) {
+                Ok(policy) => policy,
+                Err(e) => {
+                    prop_assert_eq!(e.error_type(), "ConfigurationError");
+                    return Ok(());
+                }
+            };
+            let password = match policy.generate() {
+                Ok(p) => p,
+                Err(e) => {
+                    prop_assert_eq!(e.error_type(), "ConfigurationError");
+                    return Ok(());
+                }
+            };
+            let p = password.expose();
+            prop_assert_eq!(p.chars().count(), length);
+            prop_assert!(p.chars().all(|c| c.is_ascii_graphic()));
+            prop_assert!(!p.chars().any(|c| exclude.contains(c)));
+            let has = |f: fn(&char) -> bool| p.chars().any(|c| f(&c));
+            prop_assert!(!(numbers && has(char::is_ascii_digit)));
+            prop_assert!(!(punctuation && has(char::is_ascii_punctuation)));
+            prop_assert!(!(upper && has(char::is_ascii_uppercase)));
+            prop_assert!(!(lower && has(char::is_ascii_lowercase)));
+            if require_each {
+                let classes = policy.classes().unwrap();
+                for class in classes {
+                    prop_assert!(p.chars().any(|c| class.contains(&c)));
+                }
+            }
+        }
+    }
+}
