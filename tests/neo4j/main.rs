@@ -175,6 +175,56 @@ async fn alternating_users_take_turns_and_the_previous_user_keeps_working() {
     assert!(!neo4j().can_login(&clone, &pw1).await);
 }
 
+/// User names that would break a Cypher statement built by pasting (backticks, quotes,
+/// comment and statement syntax, parameter syntax) rotate through alternating users, and no
+/// other user changes: every name travels as a parameter.
+#[tokio::test]
+async fn hostile_user_names_rotate_and_change_nothing_else() {
+    let admin = unique("admin");
+    let admin_password = format!("admin-{}", unique("pw"));
+    neo4j().create_user(&admin, &admin_password).await;
+    let admin_arn = integration_tests::SecretsManager::connect()
+        .await
+        .create(
+            &unique("admin"),
+            &neo4j().secret(&admin, &admin_password).to_string(),
+        )
+        .await;
+    // Neo4j itself accepts only ASCII user names without whitespace, ',' or ':'.
+    for hostile in [
+        "back`tick",
+        "o'neil",
+        "quo\"te",
+        "x`SET/**/PASSWORD/**/'owned'//",
+        "y'})DROP/**/USER/**/neo4j//",
+        "z$user\\n",
+    ] {
+        let g = Graph::with(
+            |s| {
+                let user = format!("{hostile}_{}", unique("u"));
+                s["username"] = user.clone().into();
+                s["masterarn"] = admin_arn.clone().into();
+            },
+            Settings::default(),
+        )
+        .await;
+        let (user, _) = Graph::login_of(&g.r.value(AWSCURRENT).await);
+        neo4j().create_user(&user, &g.password).await;
+        let (first, pw1) = Graph::login_of(&g.r.rotate().await);
+        assert_eq!(first, format!("{user}_clone"), "{hostile}");
+        assert!(neo4j().can_login(&first, &pw1).await, "{hostile}");
+        let (second, pw2) = Graph::login_of(&g.r.rotate().await);
+        assert_eq!(second, user, "{hostile}");
+        assert!(neo4j().can_login(&second, &pw2).await, "{hostile}");
+        assert!(
+            neo4j().can_login(&admin, &admin_password).await,
+            "{hostile}"
+        );
+        assert!(!neo4j().user_exists("owned").await);
+    }
+    assert!(neo4j().user_exists("neo4j").await);
+}
+
 // ---- bad input: a clear error, nothing changed ----
 
 #[tokio::test]
