@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use integration_tests::{SecretsManager, install_crypto_provider, postgres, unique};
 use rotate_postgres::Settings;
 use rotation_core::{AWSPENDING, LoginSettings, RotationEvent, Rotator, Step};
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn malformed_events_are_refused_before_any_call() {
@@ -77,6 +77,45 @@ async fn a_value_that_is_not_json_is_refused() {
         )
         .await;
     assert!(!err.to_string().contains("pw@host"));
+}
+
+/// Oversized and deeply nested values (moto stores what AWS would refuse) are refused with a
+/// clear error, and nothing changes.
+#[tokio::test]
+async fn oversized_and_deeply_nested_values_are_refused() {
+    let deep = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+    let cases: [(fn(Value, String) -> String, &str); 4] = [
+        (
+            |mut secret, _| {
+                secret["padding"] = json!("x".repeat(1 << 20));
+                secret.to_string()
+            },
+            "bytes, more than the 65536 bytes Secrets Manager stores",
+        ),
+        (
+            |mut secret, _| {
+                for i in 0..10_000 {
+                    secret[format!("key{i}")] = json!(i);
+                }
+                secret.to_string()
+            },
+            "bytes, more than the 65536 bytes Secrets Manager stores",
+        ),
+        (|_, deep| deep, "it nests JSON more than 128 levels deep"),
+        (
+            |_, deep| deep.repeat(10),
+            "bytes, more than the 65536 bytes Secrets Manager stores",
+        ),
+    ];
+    for (make, message) in cases {
+        let f = Fixture::new().await;
+        let value = make(postgres().secret(&f.user, &f.password), deep(4_000));
+        f.sm.put_current(&f.arn, &value).await;
+        let token = f.sm.start_rotation(&f.arn).await;
+        f.assert_rejected(Step::CreateSecret, &token, "MalformedSecret", message)
+            .await;
+        assert!(f.can_login(&f.password).await);
+    }
 }
 
 #[tokio::test]
