@@ -79,12 +79,15 @@ async fn a_value_that_is_not_json_is_refused() {
     assert!(!err.to_string().contains("pw@host"));
 }
 
+/// Makes a stored value from a working secret and a deeply nested JSON text.
+type MakeValue = fn(Value, String) -> String;
+
 /// Oversized and deeply nested values (moto stores what AWS would refuse) are refused with a
 /// clear error, and nothing changes.
 #[tokio::test]
 async fn oversized_and_deeply_nested_values_are_refused() {
     let deep = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
-    let cases: [(fn(Value, String) -> String, &str); 4] = [
+    let cases: [(MakeValue, &str); 4] = [
         (
             |mut secret, _| {
                 secret["padding"] = json!("x".repeat(1 << 20));
