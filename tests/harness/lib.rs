@@ -8,6 +8,7 @@
 mod capture;
 mod cli;
 mod function;
+mod invariant;
 mod moto;
 mod neo4j;
 mod postgres;
@@ -20,6 +21,7 @@ mod signer;
 pub use capture::LogCapture;
 pub use cli::{CliRun, rotate};
 pub use function::RunningFunction;
+pub use invariant::{Logins, Phase, assert_no_credential_lost};
 pub use moto::{FunctionTimings, Invocation, Moto, ProxiedCall, RegisteredFunction, moto};
 pub use neo4j::{Neo4jServer, neo4j};
 pub use postgres::{PgCluster, attacker_postgres, postgres, self_signed_postgres, tls_postgres};

@@ -2,7 +2,7 @@
 
 use crate::fixture::{Fixture, login_settings};
 
-use integration_tests::{postgres, unique};
+use integration_tests::{Phase, assert_no_credential_lost, postgres, unique};
 use rotate_postgres::Settings;
 use rotation_core::{
     AWSCURRENT, AWSPENDING, AWSPREVIOUS, LoginSettings, Outcome, PasswordPolicy, Step,
@@ -95,6 +95,7 @@ async fn a_crash_after_alter_role_is_healed_by_the_retry() {
     // The state a crash leaves when ALTER ROLE committed but setSecret never returned.
     postgres().set_password(&f.user, &pending).await;
     assert!(!f.can_login(&f.password).await);
+    assert_no_credential_lost(&f.sm, &f.arn, postgres(), Phase::Interrupted).await;
 
     assert_eq!(
         f.step(Step::SetSecret, &token).await.unwrap(),
@@ -102,8 +103,9 @@ async fn a_crash_after_alter_role_is_healed_by_the_retry() {
     );
     f.step(Step::TestSecret, &token).await.unwrap();
     f.step(Step::FinishSecret, &token).await.unwrap();
+    f.sm.complete_rotation(&f.arn, &token).await;
     assert_eq!(f.password_at(AWSCURRENT).await, pending);
-    assert!(f.can_login(&pending).await);
+    assert_no_credential_lost(&f.sm, &f.arn, postgres(), Phase::Settled).await;
 }
 
 #[tokio::test]
@@ -206,4 +208,16 @@ async fn a_lambda_event_with_a_rotation_token_rotates() {
         assert_eq!(answer["step"], step.as_str());
     }
     assert!(f.can_login(&f.password_at(AWSCURRENT).await).await);
+}
+
+/// The checker the fault scenarios end with does catch a lost credential.
+#[tokio::test]
+async fn the_invariant_catches_a_password_no_version_holds() {
+    let f = Fixture::new().await;
+    postgres().set_password(&f.user, "held-by-no-version").await;
+    let (sm, arn) = (f.sm.clone(), f.arn.clone());
+    let check = tokio::spawn(async move {
+        assert_no_credential_lost(&sm, &arn, postgres(), Phase::Interrupted).await
+    });
+    assert!(check.await.unwrap_err().is_panic());
 }
