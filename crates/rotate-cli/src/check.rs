@@ -4,23 +4,20 @@ use rotation_core::{Finding, StepContext, sanitize};
 use serde_json::json;
 
 use crate::cli::Target;
+use crate::engines::Chosen;
 use crate::exit::{Exit, Stop};
 use crate::session::Session;
-use crate::settings::Settings;
 
 pub async fn check(session: &Session, target: &Target) -> Result<Exit, Stop> {
     let api = &session.api;
     let id = &target.secret_id;
     let state = api.state(id).await?;
     let ctx = StepContext::new(&state.arn, &api.store);
-    let current = ctx.current().await?;
-    let kind = crate::engines::engine_kind(target.engine, &current)?;
-    let settings = Settings::load(
-        session,
-        target.function.as_deref(),
-        state.function.as_deref(),
-    )
-    .await?;
+    let Chosen {
+        current,
+        kind,
+        settings,
+    } = Chosen::for_secret(session, target, &state).await?;
     let findings = match crate::engines::build(kind, &session.config, &settings) {
         Ok(engine) => engine.preflight(&ctx, &current).await,
         Err(e) => vec![Finding::error("the function's settings", &e)],

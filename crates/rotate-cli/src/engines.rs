@@ -3,11 +3,13 @@
 
 use rotate_neo4j::Neo4j;
 use rotate_postgres::Postgres;
-use rotation_core::{AwsRds, Inspect, RotationError, Secret, Server, sanitize};
+use rotation_core::{AwsRds, Inspect, RotationError, Secret, Server, StepContext, sanitize};
 use serde_json::Value;
 
-use crate::cli::EngineKind;
+use crate::aws::SecretState;
+use crate::cli::{EngineKind, Target};
 use crate::exit::Stop;
+use crate::session::Session;
 use crate::settings::Settings;
 
 /// The engine `chosen` on the command line, else the one the AWSCURRENT value names or looks
@@ -50,6 +52,46 @@ fn unknown(why: &str) -> Stop {
     Stop::refused(format!(
         "cannot tell which function rotates this secret: {why}; name it with --engine postgres|neo4j|jwt"
     ))
+}
+
+/// What a command that works on one secret's credentials starts from: the AWSCURRENT value,
+/// the engine it is for, and the settings that engine is to be built with.
+pub struct Chosen {
+    pub current: Secret,
+    pub kind: EngineKind,
+    pub settings: Settings,
+}
+
+impl Chosen {
+    pub async fn for_secret(
+        session: &Session,
+        target: &Target,
+        state: &SecretState,
+    ) -> Result<Self, Stop> {
+        let current = StepContext::new(&state.arn, &session.api.store)
+            .current()
+            .await?;
+        let kind = engine_kind(target.engine, &current)?;
+        let settings = Settings::load(
+            session,
+            target.function.as_deref(),
+            state.function.as_deref(),
+        )
+        .await?;
+        Ok(Self {
+            current,
+            kind,
+            settings,
+        })
+    }
+
+    /// The engine, as [`build`] makes it.
+    pub fn engine(
+        &self,
+        config: &aws_config::SdkConfig,
+    ) -> Result<Box<dyn Inspect>, RotationError> {
+        build(self.kind, config, &self.settings)
+    }
 }
 
 /// The engine of `kind`, configured by `settings` as the function is by its environment.

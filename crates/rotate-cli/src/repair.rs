@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 
 use crate::aws::{SecretState, Version};
 use crate::cli::Repair;
+use crate::engines::Chosen;
 use crate::exit::{Exit, Stop};
 use crate::session::{Session, shell_word};
-use crate::settings::Settings;
 
 const NO_CURRENT: &str = "no version is labelled AWSCURRENT; label the version whose credentials work AWSCURRENT by hand";
 
@@ -96,20 +96,13 @@ pub async fn repair(session: &Session, args: &Repair) -> Result<Exit, Stop> {
         return Err(Stop::refused(NO_CURRENT));
     }
     let store = &session.api.store;
-    let ctx = StepContext::new(&state.arn, store);
-    let current = ctx.current().await?;
-    let kind = crate::engines::engine_kind(args.target.engine, &current)?;
-    let settings = Settings::load(
-        session,
-        args.target.function.as_deref(),
-        state.function.as_deref(),
-    )
-    .await?;
-    let engine = crate::engines::build(kind, &session.config, &settings)?;
-    let plan = plan(session, &state, engine.as_ref(), &current).await?;
+    let chosen = Chosen::for_secret(session, &args.target, &state).await?;
+    let (current, settings) = (&chosen.current, &chosen.settings);
+    let engine = chosen.engine(&session.config)?;
+    let plan = plan(session, &state, engine.as_ref(), current).await?;
     let applied = args.apply && !plan.moves.is_empty();
     if applied {
-        ensure_still_stale(session, &state, engine.as_ref(), &current, &plan).await?;
+        ensure_still_stale(session, &state, engine.as_ref(), current, &plan).await?;
         let rotator = Rotator::new(store.clone(), engine);
         for m in &plan.moves {
             apply(session, &rotator, &state.arn, m).await?;

@@ -3,13 +3,13 @@
 
 use std::time::Instant;
 
-use rotation_core::{AWSCURRENT, AWSPENDING, RotationEvent, Rotator, Step, StepContext, sanitize};
+use rotation_core::{AWSCURRENT, AWSPENDING, RotationEvent, Rotator, Step, sanitize};
 use serde_json::json;
 
 use crate::cli::Target;
+use crate::engines::Chosen;
 use crate::exit::{Exit, Stop};
 use crate::session::{Session, shell_word};
-use crate::settings::Settings;
 
 pub async fn run(session: &Session, target: &Target) -> Result<Exit, Stop> {
     let api = &session.api;
@@ -29,18 +29,9 @@ pub async fn run(session: &Session, target: &Target) -> Result<Exit, Stop> {
                 .rotate_command(&format!("repair --secret-id {arn}")),
         )));
     }
-    let ctx = StepContext::new(&state.arn, &api.store);
-    let kind = crate::engines::engine_kind(target.engine, &ctx.current().await?)?;
-    let settings = Settings::load(
-        session,
-        target.function.as_deref(),
-        state.function.as_deref(),
-    )
-    .await?;
-    let rotator = Rotator::new(
-        api.store.clone(),
-        crate::engines::build(kind, &session.config, &settings)?,
-    );
+    let chosen = Chosen::for_secret(session, target, &state).await?;
+    let (kind, settings) = (chosen.kind, &chosen.settings);
+    let rotator = Rotator::new(api.store.clone(), chosen.engine(&session.config)?);
     // The version id Secrets Manager would have made for RotateSecret.
     let token = uuid::Uuid::new_v4().to_string();
     let out = &session.out;
