@@ -443,3 +443,77 @@ mod tests {
         assert!(wanted.admits(key));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const ALPHABETS: [Alphabet; 6] = [
+        Alphabet::Digits,
+        Alphabet::HexLower,
+        Alphabet::HexUpper,
+        Alphabet::Alphanumeric,
+        Alphabet::Base64Url,
+        Alphabet::Base64,
+    ];
+
+    /// Begins the key material in generated strings; errors are looked through for it.
+    const MARK: &str = "keyQ7xZ";
+
+    /// Whether every character of `narrow` is one of `wide`: a key read in `narrow` is
+    /// replaced by one that whatever reads `wide` still reads.
+    fn within(narrow: Alphabet, wide: Alphabet) -> bool {
+        narrow.chars().iter().all(|c| wide.chars().contains(c))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Every key the engine makes is read back as a bare key, in its own alphabet or a
+        /// narrower one (a base64url key may happen to hold no `-` or `_`), and passes the
+        /// check testSecret makes of a replacement; so does the key made from it next time.
+        #[test]
+        fn every_key_made_is_read_back_as_a_bare_key(
+            alphabet in proptest::sample::select(&ALPHABETS[..]),
+            length in 0usize..=120,
+            padding in "[ \t\r\n]{0,2}",
+        ) {
+            let asked = Form { alphabet, length };
+            let key = asked.generate().unwrap();
+            let stored = format!("{padding}{}{padding}", key.expose());
+            let found = Form::of(&stored);
+            let Ok(found) = found else {
+                return Err(TestCaseError::fail(format!("a {alphabet:?} key was refused")));
+            };
+            let kept = within(found.alphabet, alphabet);
+            prop_assert!(kept, "{:?} read as {:?}", alphabet, found.alphabet);
+            prop_assert!(asked.strengthened().admits(&stored));
+            prop_assert!(found.admits(&stored));
+            let next = found.strengthened().generate().unwrap();
+            let again = Form::of(next.expose()).map(|f| f.alphabet);
+            prop_assert!(again.as_ref().is_ok_and(|a| within(*a, alphabet)), "{:?}", again);
+        }
+
+        /// Any string is read as a form that admits it, or refused without being quoted.
+        #[test]
+        fn any_string_is_read_as_a_form_that_admits_it_or_refused_unquoted(
+            value in prop_oneof![
+                "(?s).{0,60}",
+                "[A-Za-z0-9+/=_ -]{0,60}",
+                ("(?s).{0,20}", "(?s).{0,20}").prop_map(|(a, b)| format!("{a}{MARK}{b}")),
+            ],
+        ) {
+            match Form::of(&value) {
+                Ok(form) => {
+                    prop_assert!(form.admits(&value), "{:?}", form);
+                    let wanted = form.strengthened();
+                    prop_assert!(wanted.length >= form.length);
+                    prop_assert!(wanted.admits(wanted.generate().unwrap().expose()));
+                }
+                Err(reason) => prop_assert!(!reason.contains(MARK)),
+            }
+        }
+    }
+}

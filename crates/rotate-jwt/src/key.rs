@@ -343,3 +343,131 @@ mod tests {
         assert!(!err.contains(pem.expose().lines().nth(1).unwrap()));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use std::sync::LazyLock;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// One key of each algorithm, made once: RSA keys take a while to make.
+    static KEYS: LazyLock<Vec<SigningKey>> = LazyLock::new(|| {
+        Algorithm::ALL
+            .into_iter()
+            .map(|alg| SigningKey::generate(alg, KeySize::Minimum).unwrap())
+            .collect()
+    });
+
+    /// Whether `error` holds any run of `len` characters of `material`.
+    fn quotes(error: &str, material: &str, len: usize) -> bool {
+        let chars: Vec<char> = material.chars().filter(|c| !c.is_whitespace()).collect();
+        chars
+            .windows(len)
+            .any(|w| error.contains(&w.iter().collect::<String>()))
+    }
+
+    /// An HMAC algorithm and a key size it allows.
+    fn hmac() -> impl Strategy<Value = (Algorithm, usize)> {
+        prop_oneof![
+            Just(Algorithm::Hs256),
+            Just(Algorithm::Hs384),
+            Just(Algorithm::Hs512)
+        ]
+        .prop_flat_map(|alg| {
+            let min = alg.min_hmac_bytes().unwrap();
+            (Just(alg), min..=min + 64)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// The stored form of every new HMAC, ES256 and EdDSA key loads back as the same
+        /// key of the same size (RSA keys, slow to make, are loaded in `secret`'s
+        /// properties).
+        #[test]
+        fn stored_keys_load_back_as_the_same_key(
+            (alg, bytes) in prop_oneof![
+                hmac(),
+                Just((Algorithm::Es256, 0)),
+                Just((Algorithm::EdDsa, 0)),
+            ],
+        ) {
+            let key = SigningKey::generate(alg, KeySize::HmacBytes(bytes)).unwrap();
+            let material = key.material().unwrap();
+            let loaded = SigningKey::load(alg, material.expose());
+            let Ok(loaded) = loaded else {
+                return Err(TestCaseError::fail(format!("a new {alg} key does not load")));
+            };
+            prop_assert!(loaded.jwk("a").unwrap().same_key(&key.jwk("b").unwrap()), "{}", alg);
+            let size = if alg.is_symmetric() {
+                KeySize::HmacBytes(bytes)
+            } else {
+                KeySize::Minimum
+            };
+            prop_assert_eq!((loaded.size(), key.size()), (size, size));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Whatever text or bytes a `signing_key` holds (a real key damaged anywhere, any
+        /// bytes under any PEM label, any text), loading it never panics and a refusal never
+        /// quotes it.
+        #[test]
+        fn any_stored_key_is_loaded_or_refused_without_being_quoted(
+            which in 0..Algorithm::ALL.len(),
+            alg in proptest::sample::select(&Algorithm::ALL[..]),
+            damage in prop_oneof![
+                (any::<proptest::sample::Index>(), any::<u8>()).prop_map(|(at, b)| (at, Some(b))),
+                any::<proptest::sample::Index>().prop_map(|at| (at, None)),
+            ],
+            label in prop_oneof![
+                Just(pem::PKCS8.to_owned()),
+                Just("EC PRIVATE KEY".to_owned()),
+                Just("RSA PRIVATE KEY".to_owned()),
+                "[A-Z ]{1,12}",
+            ],
+            bytes in proptest::collection::vec(any::<u8>(), 0..200),
+            text in "(?s).{0,80}",
+        ) {
+            let original = KEYS[which].material().unwrap();
+            let candidates = if KEYS[which].alg().is_symmetric() {
+                // base64url text: a character changed or the text cut short.
+                let mut chars: Vec<char> = original.expose().chars().collect();
+                let (at, byte) = damage;
+                let at = at.index(chars.len());
+                match byte {
+                    Some(b) => chars[at] = char::from(b'A' + b % 26),
+                    None => chars.truncate(at),
+                }
+                vec![chars.into_iter().collect::<String>()]
+            } else {
+                // PKCS#8 DER: a byte changed or the DER cut short, under any label.
+                let (_, der) = pem::decode(original.expose()).unwrap();
+                let mut der = der.to_vec();
+                let (at, byte) = damage;
+                let at = at.index(der.len());
+                match byte {
+                    Some(b) => der[at] ^= b.max(1),
+                    None => der.truncate(at),
+                }
+                vec![pem::encode(&label, &der).to_string()]
+            };
+            let candidates = candidates
+                .into_iter()
+                .chain([pem::encode(&label, &bytes).to_string(), text]);
+            for candidate in candidates {
+                if let Err(reason) = SigningKey::load(alg, &candidate) {
+                    let body: String =
+                        candidate.lines().filter(|l| !l.starts_with("-----")).collect();
+                    prop_assert!(!quotes(&reason, &body, 12));
+                    prop_assert!(!quotes(&reason, original.expose(), 12));
+                }
+            }
+        }
+    }
+}

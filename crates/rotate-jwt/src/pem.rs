@@ -72,3 +72,48 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Whatever bytes are armoured under an RFC 7468 label, surrounding whitespace and
+        /// all, the same label and bytes come back.
+        #[test]
+        fn armoured_bytes_come_back(
+            label in "[A-Z0-9]([ -]?[A-Z0-9]){0,15}",
+            der in proptest::collection::vec(any::<u8>(), 0..400),
+            before in "\\s{0,3}",
+            after in "\\s{0,3}",
+        ) {
+            let text = format!("{before}{}{after}", encode(&label, &der).as_str());
+            let decoded = decode(&text).map(|(l, d)| (l, d.to_vec()));
+            prop_assert!(decoded == Ok((label, der)));
+        }
+
+        /// Any text is refused or read as a block that armours again to the same label and
+        /// bytes: what decode accepts is what encode writes, whitespace aside.
+        #[test]
+        fn any_text_is_refused_or_read_as_a_block(
+            text in prop_oneof![
+                "(?s).{0,80}",
+                ("[A-Z ]{0,10}", "(?s).{0,40}", "[A-Z ]{0,10}").prop_map(|(a, body, b)| {
+                    format!("-----BEGIN {a}-----{body}-----END {b}-----")
+                }),
+                ("[A-Z ]{0,10}", "[A-Za-z0-9+/=\\s]{0,60}").prop_map(|(label, body)| {
+                    format!("-----BEGIN {label}-----\n{body}\n-----END {label}-----")
+                }),
+            ],
+        ) {
+            if let Ok((label, der)) = decode(&text) {
+                let again = decode(&encode(&label, &der)).map(|(l, d)| (l, d.to_vec()));
+                prop_assert!(again == Ok((label, der.to_vec())));
+            }
+        }
+    }
+}

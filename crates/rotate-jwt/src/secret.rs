@@ -321,3 +321,347 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use std::sync::LazyLock;
+
+    use proptest::prelude::*;
+    use serde_json::{Map, Value, json};
+
+    use super::*;
+    use crate::key::KeySize;
+
+    /// Begins every piece of key material in generated values; errors are looked through
+    /// for it.
+    const MARK: &str = "keyQ7xZ";
+
+    const OWN: [&str; 6] = [ALG, KID, CREATED, SIGNING_KEY, JWKS, ENGINE];
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "\\PC{0,16}".prop_map(Value::from),
+        ]
+    }
+
+    /// A team's own members, which every rotation keeps.
+    fn team_members() -> impl Strategy<Value = Map<String, Value>> {
+        proptest::collection::btree_map("[a-z_]{1,10}", scalar(), 0..4).prop_map(|m| {
+            m.into_iter()
+                .filter(|(k, _)| !OWN.contains(&k.as_str()))
+                .collect()
+        })
+    }
+
+    /// Whether `error` holds any run of 12 characters of `material`.
+    fn quotes(error: &str, material: &str) -> bool {
+        let chars: Vec<char> = material.chars().filter(|c| !c.is_whitespace()).collect();
+        chars
+            .windows(12)
+            .any(|w| error.contains(&w.iter().collect::<String>()))
+    }
+
+    /// The engine's own value for a new `alg` key, with the team's members, is read as a key
+    /// set, however it is spaced: never as a bare key or a placeholder. The key alone is a
+    /// bare key when it is an HMAC key, and refused unquoted when it is a PEM block.
+    fn check_made(
+        alg: Algorithm,
+        size: KeySize,
+        team: Map<String, Value>,
+        pretty: bool,
+    ) -> Result<(), TestCaseError> {
+        let key = SigningKey::generate(alg, size).unwrap();
+        let kid = key.new_kid().unwrap();
+        let keys = KeySet::rotated(key.jwk(&kid).unwrap(), [], 0);
+        let value =
+            KeySetSecret::value(team.clone(), &key, &kid, &keys, "2025-01-01T00:00:00Z").unwrap();
+        let text = if pretty {
+            let parsed: Value = serde_json::from_str(value.expose()).unwrap();
+            format!("\n  {}\n", serde_json::to_string_pretty(&parsed).unwrap())
+        } else {
+            value.expose().to_owned()
+        };
+        let parsed = KeySecret::parse(&text);
+        let Ok(KeySecret::Keys(parsed)) = parsed else {
+            return Err(TestCaseError::fail(format!(
+                "the engine's {alg} value is not read as a key set"
+            )));
+        };
+        prop_assert_eq!((parsed.alg, parsed.kid.as_str()), (alg, kid.as_str()));
+        prop_assert!(
+            parsed
+                .key
+                .jwk(&kid)
+                .unwrap()
+                .same_key(&key.jwk(&kid).unwrap())
+        );
+        prop_assert_eq!(parsed.key.size(), key.size());
+        for (name, value) in &team {
+            prop_assert_eq!(parsed.fields.get(name), Some(value), "{}", name);
+        }
+
+        let material = key.material().unwrap();
+        match KeySecret::parse(material.expose()) {
+            Ok(KeySecret::Bare(form)) => {
+                prop_assert!(alg.is_symmetric(), "a {} PEM key read as a bare key", alg);
+                prop_assert!(form.admits(material.expose()));
+            }
+            Err(Unusable::Malformed(reason)) => {
+                prop_assert!(!quotes(&reason, material.expose()));
+                prop_assert!(!alg.is_symmetric(), "an {} key refused as a bare key", alg);
+                prop_assert!(reason.contains("a PEM block"), "{}", reason);
+            }
+            _ => {
+                return Err(TestCaseError::fail(format!(
+                    "a bare {alg} key read as JSON"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// JWK-like members: key material under the names JWKs use, and the names around it.
+    fn jwk() -> impl Strategy<Value = Value> {
+        (
+            proptest::option::of("\\PC{0,8}"),
+            proptest::option::of(prop_oneof![
+                Just("oct"),
+                Just("EC"),
+                Just("OKP"),
+                Just("RSA"),
+                Just("x")
+            ]),
+            proptest::option::of(
+                proptest::sample::select(&Algorithm::ALL[..]).prop_map(|a| a.as_str()),
+            ),
+            proptest::collection::btree_map(
+                proptest::sample::select(&["k", "x", "y", "n", "e", "d", "p", "q"][..]),
+                "[A-Za-z0-9_-]{0,40}".prop_map(|m| format!("{MARK}{m}")),
+                0..4,
+            ),
+            proptest::option::of(prop_oneof![Just("sig"), Just("enc")]),
+        )
+            .prop_map(|(kid, kty, alg, material, usage)| {
+                let mut jwk = json!({});
+                for (name, value) in [
+                    ("kid", kid.map(Value::from)),
+                    ("kty", kty.map(Value::from)),
+                    ("alg", alg.map(Value::from)),
+                    ("use", usage.map(Value::from)),
+                ] {
+                    if let Some(value) = value {
+                        jwk[name] = value;
+                    }
+                }
+                for (name, value) in material {
+                    jwk[name] = value.into();
+                }
+                jwk
+            })
+    }
+
+    /// A signing key that is not one: key-like text, PEM armour around it, or not a string.
+    fn signing_key() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            "[A-Za-z0-9_-]{0,40}".prop_map(|m| Value::from(format!("{MARK}{m}"))),
+            "[A-Za-z0-9+/]{0,40}".prop_map(|m| Value::from(format!(
+                "-----BEGIN PRIVATE KEY-----\n{MARK}{m}\n-----END PRIVATE KEY-----\n"
+            ))),
+            scalar(),
+        ]
+    }
+
+    /// Keys of the quick algorithms, made once, to be mixed into made-up objects.
+    static MADE: LazyLock<Vec<(SigningKey, String)>> = LazyLock::new(|| {
+        [Algorithm::Hs256, Algorithm::Es256, Algorithm::EdDsa]
+            .into_iter()
+            .map(|alg| {
+                let key = SigningKey::generate(alg, KeySize::Minimum).unwrap();
+                let kid = key.new_kid().unwrap();
+                (key, kid)
+            })
+            .collect()
+    });
+
+    /// Objects shaped like key sets and verification sets: `kid`, `keys` or `jwks` arrays of
+    /// JWK-like objects, `alg`, `signing_key`, `engine`, a team's members, in any mix; now
+    /// and then with a real key, its `alg`, its `kid` and its JWK, so that the checks past
+    /// loading the key run too.
+    fn key_object() -> impl Strategy<Value = Map<String, Value>> {
+        (
+            (
+                team_members(),
+                proptest::option::of(prop_oneof!["\\PC{0,12}".prop_map(Value::from), scalar()]),
+                proptest::option::of(prop_oneof![
+                    proptest::sample::select(&Algorithm::ALL[..])
+                        .prop_map(|a| Value::from(a.as_str())),
+                    scalar(),
+                ]),
+                proptest::option::of(signing_key()),
+            ),
+            proptest::option::of(proptest::collection::vec(jwk(), 0..3)),
+            proptest::option::of(proptest::collection::vec(jwk(), 0..3)),
+            proptest::option::of(prop_oneof![
+                Just(Value::from("jwt")),
+                Just(Value::from("postgres")),
+                scalar()
+            ]),
+            proptest::option::of((
+                0..MADE.len(),
+                proptest::array::uniform4(proptest::bool::weighted(0.8)),
+            )),
+        )
+            .prop_map(
+                |((mut object, kid, alg, signing_key), keys, jwks, engine, real)| {
+                    let (mut kid, mut alg, mut signing_key, mut jwks) =
+                        (kid, alg, signing_key, jwks);
+                    if let Some((which, [same_alg, same_kid, listed, alone])) = real {
+                        let (key, made_kid) = &MADE[which];
+                        signing_key = Some(key.material().unwrap().expose().into());
+                        if same_alg {
+                            alg = Some(key.alg().as_str().into());
+                        }
+                        if same_kid {
+                            kid = Some(made_kid.as_str().into());
+                        }
+                        if listed {
+                            let jwk = key.jwk(made_kid).unwrap().to_json();
+                            let mut set = if alone {
+                                Vec::new()
+                            } else {
+                                jwks.unwrap_or_default()
+                            };
+                            set.insert(0, jwk);
+                            jwks = Some(set);
+                        }
+                    }
+                    let members = [
+                        (KID, kid),
+                        (ALG, alg),
+                        (SIGNING_KEY, signing_key),
+                        ("keys", keys.map(Value::from)),
+                        (JWKS, jwks.map(|keys| json!({ "keys": keys }))),
+                        (ENGINE, engine),
+                    ];
+                    for (name, value) in members {
+                        if let Some(value) = value {
+                            object.insert(name.into(), value);
+                        }
+                    }
+                    object
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// See [`check_made`], for the algorithms whose keys are quick to make.
+        #[test]
+        fn what_the_engine_makes_is_told_apart(
+            (alg, size) in prop_oneof![
+                prop_oneof![Just(Algorithm::Hs256), Just(Algorithm::Hs384), Just(Algorithm::Hs512)]
+                    .prop_flat_map(|alg| {
+                        let min = alg.min_hmac_bytes().unwrap();
+                        (Just(alg), (min..=min + 64).prop_map(KeySize::HmacBytes))
+                    }),
+                Just((Algorithm::Es256, KeySize::Minimum)),
+                Just((Algorithm::EdDsa, KeySize::Minimum)),
+            ],
+            team in team_members(),
+            pretty in any::<bool>(),
+        ) {
+            check_made(alg, size, team, pretty)?;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3))]
+
+        /// See [`check_made`]: RSA keys, few of them, as each takes a while to make.
+        #[test]
+        fn what_the_engine_makes_is_told_apart_for_rsa(
+            team in team_members(),
+            pretty in any::<bool>(),
+        ) {
+            check_made(Algorithm::Rs256, KeySize::Minimum, team, pretty)?;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// A JSON object is read as JSON however it is shaped and spaced, never as a bare
+        /// key, and a refusal never quotes the key material in it.
+        #[test]
+        fn a_json_object_is_never_a_bare_key(
+            object in key_object(),
+            pretty in any::<bool>(),
+            before in "\\s{0,3}",
+            after in "\\s{0,3}",
+        ) {
+            let object = Value::Object(object);
+            let json = if pretty {
+                serde_json::to_string_pretty(&object).unwrap()
+            } else {
+                object.to_string()
+            };
+            match KeySecret::parse(&format!("{before}{json}{after}")) {
+                Ok(KeySecret::Bare(form)) => {
+                    let reason = format!("a JSON object read as a bare key: {form:?}");
+                    return Err(TestCaseError::fail(reason));
+                }
+                Ok(KeySecret::Keys(keys)) => {
+                    let made = MADE.iter().find(|(key, _)| {
+                        key.jwk("a").unwrap().same_key(&keys.key.jwk("a").unwrap())
+                    });
+                    let real = made.is_some_and(|(_, kid)| *kid == keys.kid);
+                    prop_assert!(real, "made-up key material was accepted");
+                }
+                Ok(KeySecret::Placeholder { fields, .. }) => {
+                    prop_assert!(!fields.contains_key(SIGNING_KEY));
+                }
+                Err(Unusable::Malformed(reason)) => {
+                    prop_assert!(!reason.contains(MARK));
+                    for (key, _) in MADE.iter() {
+                        prop_assert!(!quotes(&reason, key.material().unwrap().expose()));
+                        // An HMAC JWK's "k" is the secret itself.
+                        let jwk = key.jwk("a").unwrap().to_json();
+                        prop_assert!(!quotes(&reason, jwk["k"].as_str().unwrap_or_default()));
+                    }
+                    prop_assert!(!reason.starts_with("it is neither a JSON object"), "{}", reason);
+                }
+                Err(Unusable::WrongEngine(name)) => prop_assert!(!name.contains(MARK)),
+            }
+        }
+
+        /// Any text is a placeholder (nothing, or an object without a key), a bare key of a
+        /// form that admits it, a key set, or refused without quoting it.
+        #[test]
+        fn any_text_is_told_apart_or_refused_unquoted(
+            text in prop_oneof![
+                "(?s).{0,60}",
+                ("(?s).{0,20}", "(?s).{0,20}").prop_map(|(a, b)| format!("{a}{MARK}{b}")),
+                ("\\s{0,2}", "(?s).{0,30}")
+                    .prop_map(|(a, b)| format!("{a}{{\"{SIGNING_KEY}\": \"{MARK}{b}")),
+            ],
+        ) {
+            let trimmed = text.trim();
+            let json_like = trimmed.starts_with('{');
+            match KeySecret::parse(&text) {
+                Ok(KeySecret::Bare(form)) => {
+                    prop_assert!(!trimmed.is_empty() && !json_like);
+                    prop_assert!(form.admits(&text));
+                }
+                Ok(KeySecret::Placeholder { .. } | KeySecret::Keys(_)) => {
+                    prop_assert!(trimmed.is_empty() || json_like);
+                }
+                Err(Unusable::Malformed(reason)) => prop_assert!(!reason.contains(MARK)),
+                Err(Unusable::WrongEngine(name)) => prop_assert!(!name.contains(MARK)),
+            }
+        }
+    }
+}

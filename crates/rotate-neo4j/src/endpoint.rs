@@ -95,9 +95,16 @@ impl BoltUri {
 fn split_host_port(authority: &str) -> Option<(String, u16)> {
     let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
         let (host, after) = rest.split_once(']')?;
-        (host, after.strip_prefix(':'))
+        // Only a port may follow the brackets: nothing after them is ignored.
+        let port = match after {
+            "" => None,
+            after => Some(after.strip_prefix(':')?),
+        };
+        (host, port)
     } else {
-        match authority.rsplit_once(':') {
+        // The first colon starts the port: an IPv6 address is read only in brackets, so
+        // `fe80::1` is refused rather than read as host `fe80:` and port 1.
+        match authority.split_once(':') {
             Some((host, port)) => (host, Some(port)),
             None => (authority, None),
         }
@@ -232,6 +239,8 @@ mod tests {
             ("db.example.com:7687", "has no scheme"),
             ("bolt://:7687", "no valid host"),
             ("bolt://db:port", "no valid host"),
+            ("bolt://[::1]7688", "no valid host"),
+            ("bolt://fe80::1", "no valid host"),
             (
                 "bolt://neo4j:SECRETPW@db:7687",
                 "must not carry credentials",
@@ -323,5 +332,230 @@ mod tests {
         assert_eq!(e.uri.transport, Transport::Verified);
         let no_uri = login(json!({"username": "a", "password": "p"}));
         assert_eq!(Neo4jEndpoint::of_admin(&no_uri, &user).unwrap(), None);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use rotation_core::Secret;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// Begins every generated password. It has upper-case letters, so no part of a URI that
+    /// holds it looks like a scheme, the one part of a bad URI an error may name.
+    const MARK: &str = "pwQ7xZ";
+
+    const SCHEMES: [(&str, Transport); 6] = [
+        ("bolt", Transport::Plain),
+        ("neo4j", Transport::Plain),
+        ("bolt+s", Transport::Verified),
+        ("neo4j+s", Transport::Verified),
+        ("bolt+ssc", Transport::SelfSigned),
+        ("neo4j+ssc", Transport::SelfSigned),
+    ];
+
+    /// A known scheme in any case, and the transport it asks for.
+    fn scheme() -> impl Strategy<Value = (String, Transport)> {
+        (
+            proptest::sample::select(&SCHEMES[..]),
+            proptest::collection::vec(any::<bool>(), 9),
+        )
+            .prop_map(|((name, transport), upper)| {
+                let spelled = name
+                    .chars()
+                    .zip(upper)
+                    .map(|(c, up)| if up { c.to_ascii_uppercase() } else { c })
+                    .collect();
+                (spelled, transport)
+            })
+    }
+
+    /// A host as written in a URI, and the host it names: names and IPv4 addresses as they
+    /// are, IPv6 addresses in brackets.
+    fn host() -> impl Strategy<Value = (String, String)> {
+        prop_oneof![
+            "[A-Za-z0-9_-][A-Za-z0-9._-]{0,30}".prop_map(|h| (h.clone(), h)),
+            "[0-9]{1,3}(\\.[0-9]{1,3}){3}".prop_map(|h| (h.clone(), h)),
+            "[0-9a-f]{0,4}(:[0-9a-f]{0,4}){2,7}".prop_map(|h| (format!("[{h}]"), h)),
+        ]
+    }
+
+    /// What may follow the authority: nothing, a path, a query, a fragment.
+    fn tail() -> impl Strategy<Value = String> {
+        prop_oneof![Just(String::new()), "[/?#]\\PC{0,12}"]
+    }
+
+    /// Whether `error` is one of the parser's own sentences, naming at most a scheme that
+    /// looks like one.
+    fn is_known_error(error: &str) -> bool {
+        const FIXED: [&str; 3] = [
+            "\"uri\" has no scheme (expected bolt://host:7687)",
+            "\"uri\" must not carry credentials; use \"username\" and \"password\"",
+            "\"uri\" has no valid host and port",
+        ];
+        let unknown = error
+            .strip_prefix("\"uri\" has an unknown scheme")
+            .and_then(|rest| {
+                rest.strip_suffix("; expected bolt, bolt+s, bolt+ssc, neo4j, neo4j+s or neo4j+ssc")
+            });
+        match unknown {
+            Some("") => true,
+            Some(named) => named
+                .strip_prefix(" \"")
+                .and_then(|n| n.strip_suffix('"'))
+                .is_some_and(|n| {
+                    n.len() <= 16 && n.chars().all(|c| c.is_ascii_lowercase() || c == '+')
+                }),
+            None => FIXED.contains(&error),
+        }
+    }
+
+    fn login(value: Value) -> LoginSecret {
+        LoginSecret::from_json(&Secret::new(value.to_string())).expect("a login")
+    }
+
+    proptest! {
+        /// A well-formed URI comes out as written: its host, its port or 7687, its scheme's
+        /// transport, an address as it was written; and the direct URI the driver is given
+        /// reads back the same.
+        #[test]
+        fn a_well_formed_uri_reads_back_as_written(
+            (scheme, transport) in scheme(),
+            (written, host) in host(),
+            port in proptest::option::of(1u16..),
+            tail in tail(),
+        ) {
+            let authority = match port {
+                Some(p) => format!("{written}:{p}"),
+                None => written,
+            };
+            let uri = BoltUri::parse(&format!("{scheme}://{authority}{tail}"));
+            let expected = BoltUri {
+                scheme: scheme.to_ascii_lowercase(),
+                host,
+                port: port.unwrap_or(DEFAULT_PORT),
+                transport,
+            };
+            prop_assert_eq!(uri.as_ref(), Ok(&expected));
+            let direct = BoltUri::parse(&expected.direct());
+            prop_assert_eq!(
+                direct.map(|d| (d.host, d.port, d.transport)),
+                Ok((expected.host.clone(), expected.port, transport))
+            );
+            let address = match port {
+                Some(_) => authority,
+                None => format!("{authority}:{DEFAULT_PORT}"),
+            };
+            prop_assert_eq!(expected.address(), address);
+        }
+
+        /// A scheme that asks for TLS never yields a plaintext connection, whatever follows
+        /// it, and the direct URI keeps the same TLS.
+        #[test]
+        fn a_tls_scheme_never_yields_plaintext(
+            (scheme, transport) in scheme(),
+            rest in "(?s).{0,30}",
+        ) {
+            if let Ok(uri) = BoltUri::parse(&format!("{scheme}://{rest}")) {
+                prop_assert_eq!(uri.transport, transport);
+                let direct = uri.direct();
+                let direct_scheme = direct.split_once("://").map(|(s, _)| s);
+                prop_assert_eq!(
+                    direct_scheme,
+                    Some(match transport {
+                        Transport::Plain => "bolt",
+                        Transport::Verified => "bolt+s",
+                        Transport::SelfSigned => "bolt+ssc",
+                    })
+                );
+            }
+        }
+
+        /// Nothing in an accepted authority is ignored or misread: it is the host (IPv6 in
+        /// brackets, as RFC 3986 writes it), then nothing or `:port`.
+        #[test]
+        fn every_character_of_an_accepted_authority_counts(
+            authority in prop_oneof![
+                "[\\[\\]a-c0-9:.]{0,12}",
+                "\\[?[a-c0-9:.]{0,8}\\]?(:(0{1,2}|[0-9]{0,6}))?[a-c0-9:\\]]{0,2}",
+            ],
+        ) {
+            if let Ok(uri) = BoltUri::parse(&format!("bolt://{authority}")) {
+                prop_assert!(uri.port != 0, "{:?} read as port 0", authority);
+                let host = if authority.starts_with('[') {
+                    format!("[{}]", uri.host)
+                } else {
+                    let colon = uri.host.contains(':');
+                    prop_assert!(!colon, "{:?} read as host {:?}", authority, uri.host);
+                    uri.host.clone()
+                };
+                let port = match authority.strip_prefix(host.as_str()) {
+                    Some("") => Some(DEFAULT_PORT),
+                    Some(rest) => rest.strip_prefix(':').and_then(|p| p.parse().ok()),
+                    None => None,
+                };
+                prop_assert_eq!(port, Some(uri.port), "{:?} read as {}", authority, uri.address());
+            }
+        }
+
+        /// Any string is parsed or refused with one of the parser's own sentences: a bad URI,
+        /// with or without a password in it, is never quoted.
+        #[test]
+        fn a_bad_uri_is_never_quoted(
+            uri in prop_oneof![
+                "(?s).{0,40}",
+                ("[a-zA-Z+]{0,9}", "(?s).{0,30}").prop_map(|(s, rest)| format!("{s}://{rest}")),
+                ("[a-z]{0,4}", "[ -~]{0,6}", "(?s).{0,20}")
+                    .prop_map(|(a, b, rest)| format!("{a}{MARK}{b}://{rest}")),
+                (scheme(), "[ -~]{0,12}", "[ -~]{0,20}").prop_map(|((s, _), pw, rest)| {
+                    format!("{s}://neo4j:{MARK}{pw}@{rest}")
+                }),
+                ("[ -~]{0,30}", any::<proptest::sample::Index>()).prop_map(|(text, at)| {
+                    let at = at.index(text.len() + 1);
+                    format!("{}{MARK}{}", &text[..at], &text[at..])
+                }),
+            ],
+        ) {
+            match BoltUri::parse(&uri) {
+                Ok(parsed) => {
+                    prop_assert!(!parsed.host.is_empty() && parsed.port != 0);
+                }
+                Err(error) => {
+                    prop_assert!(!error.contains(MARK));
+                    prop_assert!(is_known_error(&error), "{}", error);
+                }
+            }
+        }
+
+        /// The admin logs in with its own scheme or the user's, whichever is stricter, to the
+        /// system database; the user's database comes out as written, `neo4j` when missing.
+        #[test]
+        fn the_admin_never_gets_weaker_tls_than_the_user(
+            (user_scheme, user_transport) in scheme(),
+            (admin_scheme, admin_transport) in scheme(),
+            (written, host) in host(),
+            database in proptest::option::of("\\PC{1,20}"),
+        ) {
+            let uri = format!("{user_scheme}://{written}");
+            let mut user = json!({"uri": uri, "username": "u", "password": MARK});
+            if let Some(database) = &database {
+                user["database"] = database.as_str().into();
+            }
+            let user = Neo4jEndpoint::of_user(&login(user)).expect("a well-formed user uri");
+            prop_assert_eq!(&user.uri.host, &host);
+            let wanted = database.as_deref().unwrap_or(DEFAULT_DATABASE);
+            prop_assert_eq!(user.database.as_str(), wanted);
+            let uri = format!("{admin_scheme}://{written}:7688");
+            let admin = login(json!({"uri": uri, "username": "a", "password": MARK}));
+            let admin = Neo4jEndpoint::of_admin(&admin, &user).expect("a well-formed admin uri");
+            let admin = admin.expect("an admin uri");
+            prop_assert_eq!(admin.uri.transport, admin_transport.max(user_transport));
+            prop_assert!(admin.uri.transport >= user.uri.transport);
+            prop_assert_eq!((admin.uri.port, admin.database.as_str()), (7688, "system"));
+            let no_uri = login(json!({"username": "a", "password": MARK}));
+            prop_assert_eq!(Neo4jEndpoint::of_admin(&no_uri, &user), Ok(None));
+        }
     }
 }

@@ -217,3 +217,189 @@ mod tests {
         assert!(!format!("{s:?}").contains("SECRETPW"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::{Map, Value};
+
+    use super::*;
+
+    /// The keys engines read, besides `password`, which is made apart so that it can be
+    /// looked for in every error.
+    const KNOWN_KEYS: [&str; 11] = [
+        "username",
+        "user",
+        "host",
+        "port",
+        "dbname",
+        "database",
+        "engine",
+        "ssl",
+        "sslmode",
+        "masterarn",
+        "uri",
+    ];
+
+    /// Any scalar a hand-made secret may hold, strings most often, control characters and
+    /// non-ASCII text included.
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            4 => "(?s).{0,24}".prop_map(Value::from),
+            1 => Just(Value::Null),
+            1 => any::<bool>().prop_map(Value::from),
+            1 => any::<i64>().prop_map(Value::from),
+            1 => any::<f64>().prop_map(Value::from),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            6 => scalar(),
+            1 => proptest::collection::vec(scalar(), 0..3).prop_map(Value::from),
+            1 => proptest::collection::btree_map("\\PC{0,8}", scalar(), 0..3)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    }
+
+    /// Begins every generated password: no message holds it by chance, and quoting the
+    /// password in any escaping (Debug, JSON, `sanitize`) keeps it, so it finds a leak that
+    /// the password's own text, escaped, would hide.
+    const MARK: &str = "pwQ7xZ";
+
+    fn password() -> impl Strategy<Value = String> {
+        "(?s).{0,20}".prop_map(|p| format!("{MARK}{p}"))
+    }
+
+    /// Secrets of every shape: the known keys with values of any type, keys of any name, and
+    /// a password that is usually a string.
+    fn secret() -> impl Strategy<Value = Map<String, Value>> {
+        (
+            proptest::collection::btree_map("(?s).{0,12}", value(), 0..4),
+            proptest::collection::vec((proptest::sample::select(&KNOWN_KEYS[..]), value()), 0..8),
+            prop_oneof![2 => Just(None), 1 => scalar().prop_map(Some)],
+            prop_oneof![
+                1 => Just(None),
+                1 => scalar().prop_map(Some),
+                6 => password().prop_map(|p| Some(Value::from(p))),
+            ],
+        )
+            .prop_map(|(extra, known, username, password)| {
+                let mut fields: Map<String, Value> = extra.into_iter().collect();
+                fields.remove("password");
+                fields.extend(known.into_iter().map(|(k, v)| (k.to_owned(), v)));
+                // A user name is usually a string, so that most secrets get past it.
+                let username = username.unwrap_or_else(|| Value::from("app"));
+                if !fields.contains_key("user") {
+                    fields.insert("username".into(), username);
+                }
+                if let Some(password) = password {
+                    fields.insert("password".into(), password);
+                }
+                fields
+            })
+    }
+
+    /// What the parser promises to accept: a user name under the first of `username` and
+    /// `user` that is not null, as a non-empty string; a string password; a `masterarn`
+    /// that, when given, is a non-empty string.
+    fn acceptable(fields: &Map<String, Value>) -> bool {
+        let non_empty = |v: Option<&Value>| matches!(v, Some(Value::String(s)) if !s.is_empty());
+        let username = USERNAME_KEYS
+            .iter()
+            .map(|k| fields.get(*k))
+            .find(|v| !matches!(v, None | Some(Value::Null)));
+        let masterarn = fields.get(MASTERARN_KEY);
+        username.is_some_and(non_empty)
+            && matches!(fields.get("password"), Some(Value::String(_)))
+            && (matches!(masterarn, None | Some(Value::Null)) || non_empty(masterarn))
+    }
+
+    proptest! {
+        /// A secret is accepted exactly when it holds a usable login, and then nothing is
+        /// lost: the login reads as written, every key is kept, and writing the same login
+        /// back gives the same object. A refusal never quotes the password, nor does Debug.
+        #[test]
+        fn any_object_is_read_whole_or_refused_without_its_password(
+            fields in secret(),
+        ) {
+            let text = Value::Object(fields.clone()).to_string();
+            let parsed = LoginSecret::from_json(&Secret::new(text));
+            prop_assert_eq!(parsed.is_ok(), acceptable(&fields), "{:?}", parsed.as_ref().err());
+            match parsed {
+                Ok(s) => {
+                    let key = if matches!(fields.get("username"), None | Some(Value::Null)) {
+                        "user"
+                    } else {
+                        "username"
+                    };
+                    prop_assert_eq!(Some(s.username.as_str()), fields[key].as_str());
+                    prop_assert!(Some(s.password.expose()) == fields["password"].as_str());
+                    prop_assert_eq!(
+                        s.masterarn.as_deref(),
+                        fields.get(MASTERARN_KEY).and_then(Value::as_str)
+                    );
+                    for (k, v) in &fields {
+                        prop_assert!(s.get(k) == Some(v), "key {:?} changed", k);
+                    }
+                    let back: Value = serde_json::from_str(
+                        s.with_login(&s.username, &s.password).expose(),
+                    ).unwrap();
+                    prop_assert!(back == Value::Object(fields), "with_login changed the secret");
+                    let debug = format!("{s:?}");
+                    prop_assert!(!debug.contains(MARK));
+                }
+                Err(reason) => {
+                    prop_assert!(!reason.contains(MARK));
+                    prop_assert!(!reason.chars().any(char::is_control), "{}", reason);
+                }
+            }
+        }
+
+        /// A new login replaces the user name under the key the secret already uses and the
+        /// password, and nothing else.
+        #[test]
+        fn a_new_login_changes_only_the_login(
+            fields in secret(),
+            username in "\\PC{1,16}",
+            new_password in password(),
+        ) {
+            let text = Value::Object(fields.clone()).to_string();
+            let Ok(s) = LoginSecret::from_json(&Secret::new(text)) else {
+                return Ok(());
+            };
+            let rotated = s.with_login(&username, &Secret::new(new_password.clone()));
+            let Ok(Value::Object(rotated)) = serde_json::from_str::<Value>(rotated.expose()) else {
+                return Err(TestCaseError::fail("with_login wrote something other than an object"));
+            };
+            let text = Value::Object(rotated.clone()).to_string();
+            let again = LoginSecret::from_json(&Secret::new(text));
+            let Ok(again) = again else {
+                return Err(TestCaseError::fail("a rotated secret no longer parses"));
+            };
+            prop_assert_eq!(&again.username, &username);
+            prop_assert!(again.password.expose() == new_password);
+            let mut expected = fields;
+            expected.insert(s.username_key.into(), Value::from(username));
+            expected.insert("password".into(), Value::from(new_password));
+            prop_assert!(rotated == expected, "keys other than the login changed");
+        }
+
+        /// Text that is not a whole JSON object (a real secret cut anywhere, then anything) is
+        /// refused by position or shape, never by quoting it.
+        #[test]
+        fn broken_text_is_refused_without_its_password(
+            fields in secret(),
+            cut in any::<proptest::sample::Index>(),
+            junk in "(?s).{0,8}",
+        ) {
+            let text = Value::Object(fields).to_string();
+            let mut broken: String = text.chars().take(cut.index(text.chars().count())).collect();
+            broken.push_str(&junk);
+            if let Err(reason) = LoginSecret::from_json(&Secret::new(broken)) {
+                prop_assert!(!reason.contains(MARK));
+                prop_assert!(!reason.chars().any(char::is_control), "{}", reason);
+            }
+        }
+    }
+}
