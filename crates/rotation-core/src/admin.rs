@@ -137,5 +137,6 @@ async fn fetch_admin_secret(
         Err(StoreError::Api { operation, message }) => Err(unusable(format!(
             "{operation} failed (the function needs secretsmanager:GetSecretValue on it): {message}"
         ))),
+        Err(e @ StoreError::Timeout { .. }) => Err(e.for_stage(admin_secret, AWSCURRENT)),
     }
 }

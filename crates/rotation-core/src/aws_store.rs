@@ -14,7 +14,7 @@ use crate::store::{AWSCURRENT, AWSPENDING, SecretMetadata, SecretStore, StoreErr
 /// clear timeout well inside the Lambda timeout instead of hanging until it.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(12);
+pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(12);
 
 #[derive(Debug, Clone)]
 pub struct AwsSecretStore {

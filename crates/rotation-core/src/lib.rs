@@ -10,6 +10,7 @@
 
 mod admin;
 mod aws_store;
+mod bounded_store;
 mod deadline;
 mod engine;
 mod error;

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 use tracing::{Instrument, error, info, info_span};
 
+use crate::bounded_store::BoundedStore;
 use crate::deadline::Deadline;
 use crate::engine::{Applied, Engine, StepContext, Versions};
 use crate::error::{FailureKind, RotationError};
@@ -157,9 +158,10 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
         deadline: Deadline,
         caller: Caller,
     ) -> Result<Outcome, RotationError> {
+        let store = BoundedStore::new(&self.store, deadline);
         let ctx = StepContext {
             secret_id: &event.secret_id,
-            store: &self.store,
+            store: &store,
             deadline,
         };
         let reads_current = match event.step {
@@ -169,7 +171,7 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
         };
         let reads_pending = event.step != Step::FinishSecret;
         let (metadata, current, pending) = tokio::join!(
-            self.store.describe(&event.secret_id),
+            ctx.store.describe(&event.secret_id),
             when(reads_current, ctx.fetch(AWSCURRENT, None)),
             when(reads_pending, ctx.fetch(AWSPENDING, Some(&event.token))),
         );
@@ -222,7 +224,7 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
                 let holder = metadata
                     .version_with_stage(AWSCURRENT)
                     .ok_or_else(|| ctx.missing(AWSCURRENT))?;
-                self.store
+                ctx.store
                     .move_current(&event.secret_id, &event.token, holder)
                     .await
                     .map_err(|e| e.for_stage(&event.secret_id, AWSCURRENT))?;
@@ -283,7 +285,7 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
         current: &Secret,
     ) -> Result<Outcome, RotationError> {
         let pending = self.engine.build_pending(ctx, current)?;
-        self.store
+        ctx.store
             .put_pending(
                 ctx.secret_id,
                 &event.token,

@@ -47,6 +47,12 @@ pub enum StoreError {
         operation: &'static str,
         message: String,
     },
+    /// The call was not answered, or not sent, within what the deadline left.
+    #[error("Secrets Manager {operation} {message}")]
+    Timeout {
+        operation: &'static str,
+        message: String,
+    },
 }
 
 impl StoreError {
@@ -62,6 +68,10 @@ impl StoreError {
             Self::Api { operation, message } => {
                 RotationError::SecretsManager { operation, message }
             }
+            Self::Timeout { .. } => RotationError::Server {
+                kind: crate::error::FailureKind::Timeout,
+                detail: self.to_string(),
+            },
         }
     }
 }
