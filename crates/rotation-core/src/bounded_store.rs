@@ -13,8 +13,11 @@ use crate::deadline::{Bound, Deadline};
 use crate::redact::Secret;
 use crate::store::{SecretMetadata, SecretStore, StoreError};
 
-/// The longest one call may take when the deadline leaves more: the SDK's operation timeout.
-const PER_CALL: Duration = crate::aws_store::OPERATION_TIMEOUT;
+/// The longest one call may take when the deadline leaves more: a little longer than the
+/// SDK's own operation timeout, so that when there is time for it, the SDK's timeout (with
+/// its retries inside) is the one that decides, never a race between the two.
+const PER_CALL: Duration =
+    crate::aws_store::OPERATION_TIMEOUT.saturating_add(Duration::from_secs(1));
 
 pub(crate) struct BoundedStore<'a> {
     inner: &'a dyn SecretStore,
@@ -156,11 +159,16 @@ mod tests {
     async fn no_deadline_leaves_the_call_alone() {
         let memory = InMemorySecretStore::default();
         let store = BoundedStore::new(&memory, Deadline::NONE);
-        assert!(
-            store
-                .get_value("missing", "AWSCURRENT", None)
-                .await
-                .is_err()
-        );
+        let err = store.describe("missing").await.unwrap_err();
+        assert!(matches!(err, StoreError::Api { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_call_the_deadline_leaves_no_time_for_is_not_sent() {
+        let memory = InMemorySecretStore::default();
+        let store = BoundedStore::new(&memory, Deadline::after(Duration::from_millis(500)));
+        let err = store.describe("missing").await.unwrap_err();
+        assert!(matches!(err, StoreError::Timeout { .. }), "{err}");
+        assert!(err.to_string().contains("DescribeSecret not sent"), "{err}");
     }
 }

@@ -70,7 +70,10 @@ impl StoreError {
             }
             Self::Timeout { .. } => RotationError::Server {
                 kind: crate::error::FailureKind::Timeout,
-                detail: self.to_string(),
+                detail: format!(
+                    "{self} (for {stage} of secret {})",
+                    crate::redact::sanitize(secret_id)
+                ),
             },
         }
     }
