@@ -13,7 +13,7 @@ NEO4J_SERVER := tests/neo4j-server
 NEO4J_CLASSPATH := $(NEO4J_SERVER)/target/classpath.txt
 
 .PHONY: help deps postgres java venv neo4j-server fmt-check clippy lint release test demo \
-	lambda-target package bench watch invoke clean
+	lambda-target package bench reliability soak watch invoke clean
 
 help:
 	@echo "make test     install what is missing, then fmt check, clippy, lint and every test"
@@ -23,6 +23,8 @@ help:
 	@echo "make package  Lambda zips of the three functions (cargo-lambda), sizes printed;"
 	@echo "              arm64, or ARCH=x86_64 where the arm64 target cannot be installed"
 	@echo "make bench    time, count and size real rotations; writes bench/RESULTS.md"
+	@echo "make reliability  run the fault suites and rewrite the README's reliability table"
+	@echo "make soak     rotate 200 PostgreSQL and 50 Neo4j secrets at once; prints the figures"
 	@echo "make watch    run the functions under cargo lambda watch (then make invoke in another shell)"
 	@echo "make invoke FN=postgres|neo4j|jwt STEP=createSecret|setSecret|testSecret|finishSecret"
 
@@ -81,12 +83,25 @@ lint: venv
 release:
 	cargo build $(CARGO_FLAGS) --release --bins
 
+# The fault and hostile-input tests record what they survived; the README's reliability table
+# must be what they recorded.
+RELIABILITY_ROWS := $(CURDIR)/target/reliability/rows.jsonl
+export ROTATION_RELIABILITY_ROWS := $(RELIABILITY_ROWS)
+
 # cargo prints one result line per test binary, the last often a doc-test run with nothing in
 # it; the totals line at the end says what the whole run did.
 test: deps fmt-check clippy lint release
+	@rm -f $(RELIABILITY_ROWS)
 	@set -o pipefail; cargo test $(CARGO_FLAGS) --workspace 2>&1 | tee /dev/stderr | \
 		awk '/^test result:/ { passed += $$4; failed += $$6 } \
 		     END { printf "tests: %d passed, %d failed\n", passed, failed }'
+	cargo run $(CARGO_FLAGS) --quiet -p integration-tests --example reliability -- --check
+
+# Runs the suites that record reliability rows and rewrites the README's reliability section.
+reliability: deps release
+	@rm -f $(RELIABILITY_ROWS)
+	cargo test $(CARGO_FLAGS) -p integration-tests --test faults --test postgres --test neo4j
+	cargo run $(CARGO_FLAGS) --quiet -p integration-tests --example reliability -- --write
 
 # The demo runs the operator's tool as a user would; a debug build shares the example's
 # dependencies, so it costs little more than the example itself.
@@ -131,6 +146,10 @@ package: venv lambda-target
 # bench/RESULTS.md. The zips it reports are those of `make package` for ARCH.
 bench: deps release package
 	BENCH_ZIP_ARCH=$(ARCH) cargo run $(CARGO_FLAGS) --quiet -p integration-tests --example bench
+
+# 200 PostgreSQL and 50 Neo4j secrets rotated at once through moto; prints the figures.
+soak: deps release
+	cargo run $(CARGO_FLAGS) --quiet -p integration-tests --example soak
 
 # Serves the three functions locally (Lambda Runtime API emulation) until interrupted. They
 # talk to the Secrets Manager of the current AWS credentials, or to

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
+use rotation_core::Step;
+
 use crate::moto::DEFAULT_FUNCTION_TIMEOUT_SECONDS;
 use crate::{moto, unique, workspace_root};
 
@@ -13,6 +15,28 @@ pub struct RunningFunction {
     pub started: std::time::SystemTime,
     child: Child,
     log: PathBuf,
+    binary: String,
+    function_name: String,
+    runtime_api: String,
+    env: Vec<(String, String)>,
+}
+
+/// Where in a step the Runtime API kills the function's process (see [`RunningFunction::crash_at`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashPoint {
+    /// When the process asks for the step's event: the step never runs.
+    Before,
+    /// When the step's answer arrives: its work is done, and Secrets Manager never hears so.
+    After,
+}
+
+impl CrashPoint {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Before => "before",
+            Self::After => "after",
+        }
+    }
 }
 
 /// Where the release binaries are: `ROTATION_RELEASE_DIR`, or `target/release`.
@@ -42,13 +66,105 @@ impl RunningFunction {
         let function_name = unique(name);
         let registered = moto().register_function_with_timeout(&function_name, timeout_seconds);
         let log = std::env::temp_dir().join(format!("{function_name}.log"));
-        let log_file = std::fs::File::create(&log).expect("create the function's log file");
+        std::fs::File::create(&log).expect("create the function's log file");
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let started = std::time::SystemTime::now();
-        let child = Command::new(release_binary(name))
+        let child = spawn(name, &function_name, &registered.runtime_api, &env, &log);
+        Self {
+            arn: registered.arn,
+            started,
+            child,
+            log,
+            binary: name.to_owned(),
+            function_name,
+            runtime_api: registered.runtime_api,
+            env,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Has the Runtime API kill this process (SIGKILL) at `point` of the next invocation of
+    /// `step`; that invocation then fails as Lambda reports a runtime that died.
+    pub fn crash_at(&self, step: Step, point: CrashPoint) {
+        moto().arm_crash(&self.arn, step.as_str(), point.as_str(), self.pid());
+    }
+
+    /// Kills the process (SIGKILL) at once, in the middle of whatever it is doing; the
+    /// invocation it was running fails as Lambda reports a runtime that died.
+    pub fn kill_now(&self) {
+        moto().arm_crash(&self.arn, "", "now", self.pid());
+    }
+
+    /// A new process for the function, polling the same Runtime API, as Lambda starts one
+    /// after the last died. Its output joins the same log.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.started = std::time::SystemTime::now();
+        self.child = spawn(
+            &self.binary,
+            &self.function_name,
+            &self.runtime_api,
+            &self.env,
+            &self.log,
+        );
+    }
+
+    /// Invokes the function with one rotation step, as Secrets Manager does (through
+    /// Lambda's Invoke API on moto). The error names the step and the function's errorType.
+    pub async fn invoke(&self, step: Step, secret_id: &str, token: &str) -> Result<(), String> {
+        let event = serde_json::json!({
+            "Step": step.as_str(),
+            "SecretId": secret_id,
+            "ClientRequestToken": token,
+        });
+        moto()
+            .lambda()
+            .await
+            .invoke()
+            .function_name(&self.arn)
+            .payload(aws_sdk_lambda::primitives::Blob::new(event.to_string()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_sdk_lambda::error::DisplayErrorContext(&e).to_string())
+    }
+
+    /// The whole rotation again with `token`, as Secrets Manager retries one that failed:
+    /// the four steps in order, stopping at the first that fails.
+    pub async fn retry(&self, secret_id: &str, token: &str) -> Result<(), String> {
+        for step in Step::ALL {
+            self.invoke(step, secret_id, token).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Starts release binary `name` as function `function_name` with the environment Lambda
+/// gives a function plus `env`, appending its output to `log`.
+fn spawn(
+    name: &str,
+    function_name: &str,
+    runtime_api: &str,
+    env: &[(String, String)],
+    log: &std::path::Path,
+) -> Child {
+    let log_file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(log)
+        .expect("open the function's log file");
+    {
+        Command::new(release_binary(name))
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("AWS_LAMBDA_RUNTIME_API", &registered.runtime_api)
-            .env("AWS_LAMBDA_FUNCTION_NAME", &function_name)
+            .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+            .env("AWS_LAMBDA_FUNCTION_NAME", function_name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
             .env(
@@ -60,20 +176,16 @@ impl RunningFunction {
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", &moto().endpoint)
-            .envs(env.iter().copied())
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().unwrap())
             .stderr(log_file)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        Self {
-            arn: registered.arn,
-            started,
-            child,
-            log,
-        }
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"))
     }
+}
 
+impl RunningFunction {
     /// The most memory the process has held so far (VmHWM), in KiB.
     pub fn peak_rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))

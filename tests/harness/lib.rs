@@ -14,14 +14,16 @@ mod neo4j;
 mod postgres;
 mod process;
 mod pyjwt;
+pub mod reliability;
 mod rotation;
 mod secrets;
 mod signer;
+mod tcp_fault;
 
 pub use capture::LogCapture;
 pub use cli::{CliRun, rotate};
-pub use function::RunningFunction;
-pub use invariant::{Logins, Phase, assert_no_credential_lost};
+pub use function::{CrashPoint, RunningFunction};
+pub use invariant::{Logins, Phase, assert_no_credential_lost, assert_signed_tokens_verify};
 pub use moto::{FunctionTimings, Invocation, Moto, ProxiedCall, RegisteredFunction, moto};
 pub use neo4j::{Neo4jServer, neo4j};
 pub use postgres::{PgCluster, attacker_postgres, postgres, self_signed_postgres, tls_postgres};
@@ -29,6 +31,7 @@ pub use pyjwt::{PyJwt, Verdict};
 pub use rotation::Rotation;
 pub use secrets::SecretsManager;
 pub use signer::{sign_as_app, unix_now};
+pub use tcp_fault::{Fault, FaultProxy};
 
 /// A name no other test in this run uses.
 pub fn unique(prefix: &str) -> String {

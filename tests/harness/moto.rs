@@ -161,6 +161,50 @@ impl Moto {
         serde_json::from_value(answer["calls"].clone()).expect("proxy calls")
     }
 
+    /// Sets the fault the proxy at `endpoint` answers every request with from now on (see
+    /// tests/moto/serve.py): `Some("stall" | "reset" | "500" | "throttle")`, or `None` to let
+    /// requests through again.
+    pub fn proxy_fault(&self, endpoint: &str, fault: Option<&str>) {
+        self.command(
+            serde_json::json!({"op": "proxy-fault", "endpoint": endpoint, "fault": fault}),
+        );
+    }
+
+    /// As [`Self::proxy_fault`], for calls to `operation` only; with `after`, moto carries
+    /// each call out and only its answer is lost.
+    pub fn proxy_fault_on(&self, endpoint: &str, fault: &str, operation: &str, after: bool) {
+        self.command(serde_json::json!({
+            "op": "proxy-fault", "endpoint": endpoint, "fault": fault,
+            "operation": operation, "after": after,
+        }));
+    }
+
+    /// Has the Runtime API of function `arn` kill process `pid` at `at` ("before" or "after")
+    /// of the next invocation of `step`.
+    pub fn arm_crash(&self, arn: &str, step: &str, at: &str, pid: u32) {
+        self.command(serde_json::json!({
+            "op": "crash", "name": arn, "step": step, "at": at, "pid": pid,
+        }));
+    }
+
+    /// A Lambda client of moto for the calling test's runtime (SDK clients must not outlive
+    /// the runtime they ran on).
+    pub async fn lambda(&self) -> aws_sdk_lambda::Client {
+        use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+            .load()
+            .await;
+        // Secrets Manager invokes a rotation function once per step; an SDK retry would run
+        // a step again behind the test's back.
+        let config = aws_sdk_lambda::config::Builder::from(&config)
+            .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled())
+            .build();
+        aws_sdk_lambda::Client::from_conf(config)
+    }
+
     /// What the Runtime API of function `arn` saw since this was last asked.
     pub fn timings(&self, arn: &str) -> FunctionTimings {
         serde_json::from_value(self.command(serde_json::json!({"op": "timings", "name": arn})))

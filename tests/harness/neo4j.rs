@@ -131,14 +131,26 @@ impl Neo4jServer {
     /// Whether `user` logs in with `password`. Each refusal counts towards the server's
     /// lockout, as any login does.
     pub async fn can_login(&self, user: &str, password: &str) -> bool {
+        self.login(user, password).await.is_ok()
+    }
+
+    /// As [`Self::can_login`], with the server's reason when the login fails.
+    pub async fn login(&self, user: &str, password: &str) -> Result<(), String> {
         let attempt = async {
             let graph = self.graph(user, password).await?;
             graph.run(query("SHOW CURRENT USER")).await
         };
-        matches!(
-            tokio::time::timeout(Duration::from_secs(10), attempt).await,
-            Ok(Ok(()))
-        )
+        match tokio::time::timeout(Duration::from_secs(10), attempt).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("no answer within 10 s".into()),
+        }
+    }
+
+    /// Whether a refusal is the lockout (the default `dbms.security.auth_lock_time`, 5 s, after
+    /// `auth_max_failed_attempts` failures in a row) rather than a wrong password.
+    pub fn is_lockout(reason: &str) -> bool {
+        reason.contains("too many times in a row")
     }
 
     /// A secret as teams store it.

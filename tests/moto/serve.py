@@ -72,6 +72,29 @@ others when it was handed each event and when its answer arrived (seconds since 
 starts a proxy that holds every request for latency_ms before passing it to moto, as the
 network and the service do on AWS, and gives (and forgets) the calls it passed.
 
+Faults, for the tests that prove a rotation survives them:
+
+  {"op": "crash", "name": ..., "step": "setSecret", "at": "before"|"after", "pid": 1234}  -> {}
+
+makes the function's Runtime API kill process pid (SIGKILL) once, at that point of the next
+invocation of that step: "before" when the function asks for the event (the step never runs),
+"after" when its answer arrives (the step's work is done, its answer lost); "now" kills it at
+once, in the middle of whatever it is doing. The invocation then fails as Lambda reports a
+runtime that died, errorType "Runtime.ExitError".
+
+  {"op": "proxy-fault", "endpoint": ..., "fault": "stall"|"reset"|"500"|"throttle"|null,
+   "operation": "PutSecretValue", "after": true}  -> {}
+
+makes a proxy (see "proxy") fail requests from then on: hold them unanswered for a minute,
+reset the connection, answer HTTP 500 InternalServiceError, or answer ThrottlingException;
+null lets requests through again. With "operation", only that call fails. A failed request
+never reaches moto, unless "after" is true: then moto carries it out and only the answer is
+lost, as when the network fails on the way back.
+
+Where moto is more lenient than AWS, AWS's rule is put back: PutSecretValue refuses to give an
+AWSPENDING version that already holds a value a different one (ResourceExistsException), as
+for any other version, instead of overwriting it.
+
 A command that fails is answered {"error": "..."}.
 """
 
@@ -79,7 +102,11 @@ import http.client
 import io
 import json
 import logging
+import os
 import queue
+import signal
+import socket
+import struct
 import sys
 import threading
 import time
@@ -91,7 +118,8 @@ import boto3
 import requests
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.rds.models import DBCluster, DBInstance
-from moto.secretsmanager.exceptions import InvalidRequestException
+from moto.secretsmanager.exceptions import InvalidRequestException, ResourceExistsException
+from moto.secretsmanager.models import ReplicaSecret, SecretsManagerBackend
 from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
@@ -133,6 +161,8 @@ class RuntimeApi:
         self.ready: float | None = None
         self.timings: list[dict] = []
         self.delivered: dict[str, tuple[str, float]] = {}
+        # The one armed crash: {"step", "at", "pid"}.
+        self.crash: dict | None = None
         api = self
 
         class Handler(QuietHandler):
@@ -150,6 +180,10 @@ class RuntimeApi:
                 if api.ready is None:
                     api.ready = time.time()
                 request_id, payload, deadline = api.next_event()
+                if api.crash_at(step_of(payload), "before"):
+                    api.died(request_id)
+                    self.close_connection = True
+                    return
                 self.reply(200, payload, {
                     "Content-Type": "application/json",
                     "Lambda-Runtime-Aws-Request-Id": request_id,
@@ -169,6 +203,11 @@ class RuntimeApi:
                 with api.lock:
                     waiting = api.results.get(parts[1])
                     delivery = api.delivered.pop(parts[1], None)
+                if delivery is not None and api.crash_at(delivery[0], "after"):
+                    api.died(parts[1])
+                    self.close_connection = True
+                    return
+                with api.lock:
                     if waiting is not None and delivery is not None:
                         step, delivered = delivery
                         api.timings.append({
@@ -204,6 +243,34 @@ class RuntimeApi:
                     self.delivered[request_id] = (step_of(payload), now)
                     return request_id, payload, deadline
 
+    def crash_at(self, step: str, at: str) -> bool:
+        """Kills the function's process when the armed crash is at this point (once)."""
+        with self.lock:
+            crash = self.crash
+            if crash is None or crash["step"] != step or crash["at"] != at:
+                return False
+            self.crash = None
+        kill(crash["pid"])
+        return True
+
+    def crash_now(self, pid: int) -> None:
+        """Kills the function's process at once; the invocation it was running fails."""
+        kill(pid)
+        with self.lock:
+            running = list(self.delivered)
+        for request_id in running:
+            self.died(request_id)
+
+    def died(self, request_id: str) -> None:
+        """Fails the invocation as Lambda does when the runtime process dies during it."""
+        with self.lock:
+            waiting = self.results.get(request_id)
+        if waiting is not None:
+            waiting.put((False, json.dumps({
+                "errorType": "Runtime.ExitError",
+                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with signal: killed",
+            }).encode()))
+
     def invoke(self, payload: bytes) -> tuple[bool, bytes]:
         """Hands one event to the function and waits for its answer: (succeeded, body)."""
         if self.init_error is not None:
@@ -236,6 +303,13 @@ class RuntimeApi:
                 self.results.pop(request_id, None)
                 self.deadlines.pop(request_id, None)
                 self.delivered.pop(request_id, None)
+
+
+def kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # already gone: the invocation fails all the same
 
 
 def step_of(payload: bytes) -> str:
@@ -332,19 +406,60 @@ def timings(endpoint: str, command: dict) -> dict:
 
 
 class LatencyProxy:
-    """Passes each request to moto after holding it for the given latency, and records it."""
+    """Passes each request to moto after holding it for the given latency, and records it;
+    or, while a fault is set, fails it that way."""
 
     HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+    STALL_SECONDS = 60
+    FAULTS = {None, "stall", "reset", "500", "throttle"}
 
     def __init__(self, upstream: str, latency_ms: float):
         host, port = upstream.removeprefix("http://").split(":")
         self.calls: list[dict] = []
         self.lock = threading.Lock()
+        # {"kind", "operation" (None: every one), "after" (forward first, then fail)}
+        self.fault: dict | None = None
         proxy = self
 
         class Handler(QuietHandler):
+            def fail(self, fault: str) -> None:
+                if fault == "stall":
+                    until = time.time() + proxy.STALL_SECONDS
+                    while proxy.fault is not None and time.time() < until:
+                        time.sleep(0.05)
+                    self.close_connection = True
+                elif fault == "reset":
+                    # SO_LINGER with a zero timeout makes close() send RST.
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                else:
+                    status, kind, message = {
+                        "500": (500, "InternalServiceError", "An internal error occurred"),
+                        "throttle": (400, "ThrottlingException", "Rate exceeded"),
+                    }[fault]
+                    data = json.dumps({"__type": kind, "message": message}).encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/x-amz-json-1.1")
+                    self.send_header("x-amzn-ErrorType", kind)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                operation = self.headers.get("X-Amz-Target", "?").rsplit(".", 1)[-1]
+                fault = proxy.fault
+                if fault is not None and fault["operation"] in (None, operation):
+                    if not fault["after"]:
+                        return self.fail(fault["kind"])
+                    # The request reaches moto and takes effect; only its answer is lost.
+                    self.forward(body)
+                    return self.fail(fault["kind"])
+                self.reply(*self.forward(body))
+
+            def forward(self, body: bytes):
+                """Passes the request to moto; its answer (status, headers, body)."""
                 start = time.time()
                 time.sleep(latency_ms / 1000)
                 upstream = http.client.HTTPConnection(host, int(port), timeout=30)
@@ -362,8 +477,11 @@ class LatencyProxy:
                         "start": start,
                         "end": time.time(),
                     })
-                self.send_response(answer.status)
-                for name, value in answer.getheaders():
+                return answer.status, answer.getheaders(), data
+
+            def reply(self, status, headers, data: bytes) -> None:
+                self.send_response(status)
+                for name, value in headers:
                     if name.lower() not in proxy.HOP_BY_HOP:
                         self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
@@ -384,6 +502,68 @@ def start_proxy(endpoint: str, command: dict) -> dict:
     proxy = LatencyProxy(endpoint, float(command.get("latency_ms", 0)))
     PROXIES[proxy.endpoint] = proxy
     return {"endpoint": proxy.endpoint}
+
+
+def proxy_fault(endpoint: str, command: dict) -> dict:
+    kind = command.get("fault")
+    if kind not in LatencyProxy.FAULTS:
+        raise ValueError(f"unknown fault {kind!r}")
+    PROXIES[command["endpoint"]].fault = None if kind is None else {
+        "kind": kind,
+        "operation": command.get("operation"),
+        "after": bool(command.get("after", False)),
+    }
+    return {}
+
+
+def crash(endpoint: str, command: dict) -> dict:
+    runtime = RUNTIMES[command["name"]]
+    if command["at"] == "now":
+        runtime.crash_now(int(command["pid"]))
+        return {}
+    if command["at"] not in ("before", "after"):
+        raise ValueError(f"a crash is before or after a step, or now, not {command['at']!r}")
+    with runtime.lock:
+        runtime.crash = {"step": command["step"], "at": command["at"], "pid": int(command["pid"])}
+    return {}
+
+
+def refuse_rewriting_versions() -> None:
+    """AWS never changes a version's value: PutSecretValue with the token of a version that
+    holds a different value fails. moto makes an exception for AWSPENDING versions, which
+    would let two concurrent createSecret steps each store their own password."""
+    moto_check = SecretsManagerBackend._check_with_existing_secrets_and_versions
+
+    def check(self, secret_name, client_request_token, secret_string, secret_binary,
+              on_create=False):
+        secret = self.secrets[secret_name] if secret_name in self.secrets else None
+        version = None
+        if secret is not None and not isinstance(secret, ReplicaSecret) and client_request_token:
+            version = secret.versions.get(client_request_token)
+        held = version is not None and (
+            version.get("secret_string") is not None or version.get("secret_binary") is not None)
+        if held and "AWSPENDING" in version.get("version_stages", []):
+            if (version.get("secret_string") == secret_string
+                    and version.get("secret_binary") == secret_binary):
+                return secret
+            raise ResourceExistsException(
+                f"You can't use ClientRequestToken {client_request_token} because that value "
+                f"is already in use for a version of secret {secret.arn}.")
+        return moto_check(self, secret_name, client_request_token, secret_string,
+                          secret_binary, on_create)
+
+    SecretsManagerBackend._check_with_existing_secrets_and_versions = check
+
+    # moto serves requests on parallel threads: the check and the write must be one step, or
+    # two puts of one version could both pass the check.
+    moto_put = SecretsManagerBackend.put_secret_value
+    writing = threading.Lock()
+
+    def put_secret_value(self, *args, **kwargs):
+        with writing:
+            return moto_put(self, *args, **kwargs)
+
+    SecretsManagerBackend.put_secret_value = put_secret_value
 
 
 def proxy_calls(endpoint: str, command: dict) -> dict:
@@ -512,6 +692,8 @@ COMMANDS = {
     "timings": timings,
     "proxy": start_proxy,
     "proxy-calls": proxy_calls,
+    "proxy-fault": proxy_fault,
+    "crash": crash,
     "rds-instance": create_rds_instance,
     "rds-cluster": create_rds_cluster,
 }
@@ -534,6 +716,7 @@ def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     deliver_to_running_functions()
     report_local_addresses()
+    refuse_rewriting_versions()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -223,6 +223,11 @@ async fn hostile_user_names_rotate_and_change_nothing_else() {
             "{hostile}"
         );
         assert!(!neo4j().user_exists("owned").await);
+        integration_tests::reliability::record(
+            "Hostile input: Cypher injection in user names",
+            "backticks, quotes, comments, parameters",
+            "Neo4j, alternating users",
+        );
     }
     assert!(neo4j().user_exists("neo4j").await);
 }

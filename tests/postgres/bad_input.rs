@@ -118,6 +118,11 @@ async fn oversized_and_deeply_nested_values_are_refused() {
         f.assert_rejected(Step::CreateSecret, &token, "MalformedSecret", message)
             .await;
         assert!(f.can_login(&f.password).await);
+        integration_tests::reliability::record(
+            "Hostile input: oversized or deeply nested secret",
+            "1 MB value; 10,000 keys; 4,000 levels of nesting",
+            "PostgreSQL, single user",
+        );
     }
 }
 
