@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use integration_tests::{
     Invocation, Phase, RunningFunction, SecretsManager, assert_no_credential_lost,
-    install_crypto_provider, moto, neo4j, postgres, unique,
+    install_crypto_provider, moto, neo4j, postgres, unique, version_with_stage,
 };
 use rotation_core::Step;
 use tokio::sync::Mutex;
@@ -101,11 +101,7 @@ async fn rotate_all(
 }
 
 async fn pending_token(sm: &SecretsManager, arn: &str) -> String {
-    sm.stages(arn)
-        .await
-        .into_iter()
-        .find(|(_, stages)| stages.iter().any(|s| s == rotation_core::AWSPENDING))
-        .map(|(id, _)| id)
+    version_with_stage(&sm.stages(arn).await, rotation_core::AWSPENDING)
         .expect("a failed rotation leaves AWSPENDING")
 }
 

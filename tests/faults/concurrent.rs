@@ -103,26 +103,14 @@ async fn assert_not_locked_out(subject: &Subject) {
 
 #[tokio::test]
 async fn two_processes_with_the_same_token() {
-    for kind in [
-        Kind::PgSingle,
-        Kind::PgAlternating,
-        Kind::Neo4jSingle,
-        Kind::Neo4jAlternating,
-        Kind::Jwt,
-    ] {
+    for kind in Kind::ALL {
         same_token(kind).await;
     }
 }
 
 #[tokio::test]
 async fn a_stale_token_changes_nothing_while_a_rotation_runs() {
-    for kind in [
-        Kind::PgSingle,
-        Kind::PgAlternating,
-        Kind::Neo4jSingle,
-        Kind::Neo4jAlternating,
-        Kind::Jwt,
-    ] {
+    for kind in Kind::ALL {
         stale_token(kind).await;
     }
 }

@@ -151,6 +151,59 @@ async fn neo4j_alternating_users_survive_their_database_going_away() {
 
 const SECRETS_MANAGER_FAULT: &str = "Secrets Manager unreachable, hung, failing or throttling";
 
+/// How Secrets Manager fails in one scenario, as the proxy in front of moto is told.
+enum SecretsManagerFault {
+    /// Every call fails this way ("stall", "reset", "500", "throttle").
+    Every(&'static str),
+    /// Calls to this operation are carried out, and their answer is lost.
+    AnswerLost(&'static str),
+}
+
+/// From `step` on, Secrets Manager fails as `fault` says; the step fails in time naming
+/// Secrets Manager (and the call, when one is chosen), and once the fault is gone the retry
+/// heals the rotation.
+async fn secrets_manager_scenario(kind: Kind, step: Step, fault: SecretsManagerFault, at: &str) {
+    let proxy = moto().latency_proxy(0);
+    let mut subject = Subject::new(kind).await;
+    let before = subject.current_version().await;
+    let function = subject.start_function_with_timeout(
+        &[("AWS_ENDPOINT_URL_SECRETS_MANAGER", &proxy)],
+        TIMEOUT_SECONDS,
+    );
+    let token = subject.sm.start_rotation(&subject.arn).await;
+    run_until(&subject, &function, step, &token).await;
+
+    let named = match fault {
+        SecretsManagerFault::Every(kind) => {
+            moto().proxy_fault(&proxy, Some(kind));
+            "Secrets Manager "
+        }
+        SecretsManagerFault::AnswerLost(operation) => {
+            moto().proxy_fault_on(&proxy, "reset", operation, true);
+            operation
+        }
+    };
+    let err = fails_in_time(
+        &subject,
+        &function,
+        (step, &token),
+        &["SecretsManagerError", "Timeout"],
+        at,
+    )
+    .await;
+    assert!(
+        err.contains(named),
+        "{at}: the error does not name {named:?}: {err}"
+    );
+    subject.assert_invariant(Phase::Interrupted).await;
+
+    moto().proxy_fault(&proxy, None);
+    subject.retry(&function).await;
+    subject.assert_invariant(Phase::Settled).await;
+    subject.assert_rotated_from(&before).await;
+    reliability::record(SECRETS_MANAGER_FAULT, at, kind.label());
+}
+
 async fn secrets_manager_faults(kind: Kind) {
     let faults = [
         ("stall", "hangs"),
@@ -161,36 +214,7 @@ async fn secrets_manager_faults(kind: Kind) {
     for (fault, what) in faults {
         for step in [Step::SetSecret, Step::FinishSecret] {
             let at = format!("{what} at {}", step.as_str());
-            let proxy = moto().latency_proxy(0);
-            let mut subject = Subject::new(kind).await;
-            let before = subject.current_version().await;
-            let function = subject.start_function_with_timeout(
-                &[("AWS_ENDPOINT_URL_SECRETS_MANAGER", &proxy)],
-                TIMEOUT_SECONDS,
-            );
-            let token = subject.sm.start_rotation(&subject.arn).await;
-            run_until(&subject, &function, step, &token).await;
-
-            moto().proxy_fault(&proxy, Some(fault));
-            let err = fails_in_time(
-                &subject,
-                &function,
-                (step, &token),
-                &["SecretsManagerError", "Timeout"],
-                &at,
-            )
-            .await;
-            assert!(
-                err.contains("Secrets Manager "),
-                "{at}: the error does not say Secrets Manager failed: {err}"
-            );
-            subject.assert_invariant(Phase::Interrupted).await;
-
-            moto().proxy_fault(&proxy, None);
-            subject.retry(&function).await;
-            subject.assert_invariant(Phase::Settled).await;
-            subject.assert_rotated_from(&before).await;
-            reliability::record(SECRETS_MANAGER_FAULT, &at, kind.label());
+            secrets_manager_scenario(kind, step, SecretsManagerFault::Every(fault), &at).await;
         }
     }
 }
@@ -204,48 +228,13 @@ async fn answers_lost(kind: Kind) {
     ];
     for (step, operation) in cases {
         let at = format!("{operation} done, answer lost, at {}", step.as_str());
-        let proxy = moto().latency_proxy(0);
-        let mut subject = Subject::new(kind).await;
-        let before = subject.current_version().await;
-        let function = subject.start_function_with_timeout(
-            &[("AWS_ENDPOINT_URL_SECRETS_MANAGER", &proxy)],
-            TIMEOUT_SECONDS,
-        );
-        let token = subject.sm.start_rotation(&subject.arn).await;
-        run_until(&subject, &function, step, &token).await;
-
-        moto().proxy_fault_on(&proxy, "reset", operation, true);
-        let err = fails_in_time(
-            &subject,
-            &function,
-            (step, &token),
-            &["SecretsManagerError", "Timeout"],
-            &at,
-        )
-        .await;
-        assert!(
-            err.contains(operation),
-            "{at}: the error does not name the call: {err}"
-        );
-        subject.assert_invariant(Phase::Interrupted).await;
-
-        moto().proxy_fault(&proxy, None);
-        subject.retry(&function).await;
-        subject.assert_invariant(Phase::Settled).await;
-        subject.assert_rotated_from(&before).await;
-        reliability::record(SECRETS_MANAGER_FAULT, &at, kind.label());
+        secrets_manager_scenario(kind, step, SecretsManagerFault::AnswerLost(operation), &at).await;
     }
 }
 
 #[tokio::test]
 async fn writes_whose_answer_was_lost_are_found_done_by_the_retry() {
-    for kind in [
-        Kind::PgSingle,
-        Kind::PgAlternating,
-        Kind::Neo4jSingle,
-        Kind::Neo4jAlternating,
-        Kind::Jwt,
-    ] {
+    for kind in Kind::ALL {
         answers_lost(kind).await;
     }
 }

@@ -3,7 +3,7 @@
 
 use integration_tests::{
     Phase, RunningFunction, SecretsManager, assert_no_credential_lost, assert_signed_tokens_verify,
-    install_crypto_provider, neo4j, postgres, sign_as_app, unique, unix_now,
+    install_crypto_provider, neo4j, postgres, sign_as_app, unique, unix_now, version_with_stage,
 };
 use rotation_core::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use serde_json::json;
@@ -18,6 +18,14 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Self; 5] = [
+        Self::PgSingle,
+        Self::PgAlternating,
+        Self::Neo4jSingle,
+        Self::Neo4jAlternating,
+        Self::Jwt,
+    ];
+
     pub fn label(self) -> &'static str {
         match self {
             Self::PgSingle => "PostgreSQL, single user",
@@ -211,12 +219,7 @@ impl Subject {
     }
 
     async fn holder(&self, stage: &str) -> Option<String> {
-        self.sm
-            .stages(&self.arn)
-            .await
-            .into_iter()
-            .find(|(_, stages)| stages.iter().any(|s| s == stage))
-            .map(|(id, _)| id)
+        version_with_stage(&self.sm.stages(&self.arn).await, stage)
     }
 
     /// The rotation that started from version `before` really happened: AWSCURRENT moved off

@@ -5,7 +5,7 @@
 use rotation_core::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use serde_json::Value;
 
-use crate::{Neo4jServer, PgCluster, SecretsManager};
+use crate::{Neo4jServer, PgCluster, SecretsManager, version_with_stage};
 
 /// A server that can say whether a login works.
 pub trait Logins {
@@ -57,12 +57,7 @@ pub async fn assert_no_credential_lost(
     phase: Phase,
 ) {
     let stages = sm.stages(arn).await;
-    let holder = |stage: &str| {
-        stages
-            .iter()
-            .find(|(_, s)| s.iter().any(|x| x == stage))
-            .map(|(id, _)| id.clone())
-    };
+    let holder = |stage: &str| version_with_stage(&stages, stage);
     let current = holder(AWSCURRENT).expect("a version is labelled AWSCURRENT");
     let pending = holder(AWSPENDING);
     let previous = holder(AWSPREVIOUS);
@@ -142,12 +137,7 @@ pub async fn assert_signed_tokens_verify(
     phase: Phase,
 ) {
     let stages = sm.stages(arn).await;
-    let holder = |stage: &str| {
-        stages
-            .iter()
-            .find(|(_, s)| s.iter().any(|x| x == stage))
-            .map(|(id, _)| id.clone())
-    };
+    let holder = |stage: &str| version_with_stage(&stages, stage);
     let current = holder(AWSCURRENT).expect("a version is labelled AWSCURRENT");
     let pending = holder(AWSPENDING);
     let current_value = sm

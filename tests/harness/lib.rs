@@ -29,7 +29,7 @@ pub use neo4j::{Neo4jServer, neo4j};
 pub use postgres::{PgCluster, attacker_postgres, postgres, self_signed_postgres, tls_postgres};
 pub use pyjwt::{PyJwt, Verdict};
 pub use rotation::Rotation;
-pub use secrets::SecretsManager;
+pub use secrets::{SecretsManager, version_with_stage};
 pub use signer::{sign_as_app, unix_now};
 pub use tcp_fault::{Fault, FaultProxy};
 

@@ -11,6 +11,14 @@ use rotation_core::{AWSPENDING, AwsSecretStore};
 
 use crate::moto;
 
+/// The version `stages` (as [`SecretsManager::stages`] gives them) labels `stage`.
+pub fn version_with_stage(stages: &BTreeMap<String, Vec<String>>, stage: &str) -> Option<String> {
+    stages
+        .iter()
+        .find(|(_, labels)| labels.iter().any(|l| l == stage))
+        .map(|(id, _)| id.clone())
+}
+
 /// Version id → (labels, value), to prove a failed step changed nothing.
 pub type Snapshot = BTreeMap<String, (Vec<String>, Option<String>)>;
 
