@@ -59,6 +59,30 @@ fn assert_log(function: &RunningFunction, secrets: &[&str]) {
     }
 }
 
+/// The CloudWatch Embedded Metric Format lines in the function's log, parsed; each must hold
+/// what the EMF specification requires (a timestamp, a namespace, and a top-level value for
+/// every dimension and metric it names).
+fn metric_lines(function: &RunningFunction) -> Vec<Value> {
+    let lines: Vec<Value> = function
+        .log()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line.get("_aws").is_some())
+        .collect();
+    for line in &lines {
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert!(line["_aws"]["Timestamp"].is_u64(), "{line}");
+        assert_eq!(directive["Namespace"], "SecretsRotation", "{line}");
+        for dimension in directive["Dimensions"][0].as_array().unwrap() {
+            assert!(line[dimension.as_str().unwrap()].is_string(), "{line}");
+        }
+        for metric in directive["Metrics"].as_array().unwrap() {
+            assert!(line[metric["Name"].as_str().unwrap()].is_number(), "{line}");
+        }
+    }
+    lines
+}
+
 #[tokio::test]
 async fn rotate_secret_drives_the_postgres_function() {
     let sm = connect().await;
@@ -81,6 +105,19 @@ async fn rotate_secret_drives_the_postgres_function() {
     let newer = password(&sm.value(&arn, AWSCURRENT).await.unwrap());
     assert!(pg.can_login(&user, &newer).await);
     assert_log(&function, &[&old, &new, &newer]);
+
+    // One metric line per step, each a success of the postgres engine.
+    let metrics = metric_lines(&function);
+    assert_eq!(metrics.len(), 8, "{metrics:?}");
+    for (line, step) in metrics.iter().zip(Step::ALL.iter().chain(Step::ALL.iter())) {
+        assert_eq!(line["step"], step.as_str());
+        assert_eq!(line["engine"], "postgres");
+        assert_eq!(
+            (line["StepSucceeded"].as_u64(), line["StepFailed"].as_u64()),
+            (Some(1), Some(0))
+        );
+        assert!(line.get("errorType").is_none());
+    }
 }
 
 #[tokio::test]
@@ -146,6 +183,28 @@ async fn a_failing_step_reports_its_error_type_through_the_service() {
         "no value was stored"
     );
     assert!(!function.log().contains("p-secret-1"));
+    let metrics = metric_lines(&function);
+    assert_eq!(metrics.len(), 1, "{metrics:?}");
+    assert_eq!(metrics[0]["step"], "createSecret");
+    assert_eq!(metrics[0]["StepFailed"], 1);
+    assert_eq!(metrics[0]["errorType"], "WrongEngine");
+}
+
+/// A function whose own settings are wrong answers every step with the setting's name, and
+/// each answer counts as a failed step, so an alarm on failed steps sees it.
+#[tokio::test]
+async fn a_misconfigured_function_counts_failed_steps() {
+    let sm = connect().await;
+    let (arn, _, _) = postgres_secret(&sm, "svc_misconfigured").await;
+    let function = RunningFunction::start("rotate-postgres", &[("PGSSLMODE", "bogus")]);
+    let err = sm.rotate_with(&arn, &function.arn).await.unwrap_err();
+    assert!(err.contains("ConfigurationError"), "{err}");
+    let metrics = metric_lines(&function);
+    assert_eq!(metrics.len(), 1, "{metrics:?}");
+    assert_eq!(metrics[0]["engine"], "postgres");
+    assert_eq!(metrics[0]["step"], "createSecret");
+    assert_eq!(metrics[0]["StepFailed"], 1);
+    assert_eq!(metrics[0]["errorType"], "ConfigurationError");
 }
 
 // ---- no secret at any log level ----

@@ -22,5 +22,5 @@ pub use engine::JwtEngine;
 pub use jwk::Jwk;
 pub use jwks::KeySet;
 pub use key::{KeySize, SigningKey};
-pub use secret::{ALG, CREATED, JWKS, KID, SIGNING_KEY};
+pub use secret::{ALG, CREATED, ENGINE_NAME, JWKS, KID, SIGNING_KEY};
 pub use settings::{DEFAULT_PREVIOUS_KEYS, Settings};

@@ -9,6 +9,6 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let store = AwsSecretStore::from_env().await;
     match JwtEngine::from_env() {
         Ok(engine) => serve(Rotator::new(store, engine)).await,
-        Err(error) => serve_error(error).await,
+        Err(error) => serve_error(rotate_jwt::ENGINE_NAME, error).await,
     }
 }

@@ -11,6 +11,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let store = AwsSecretStore::from_env().await;
     match rotate_neo4j::settings_from_env() {
         Ok(settings) => serve(Rotator::new(store, rotate_neo4j::engine(settings))).await,
-        Err(error) => serve_error(error).await,
+        Err(error) => {
+            serve_error(<rotate_neo4j::Neo4j as rotation_core::Server>::NAME, error).await
+        }
     }
 }

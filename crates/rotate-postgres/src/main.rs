@@ -18,6 +18,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 rotate_postgres::engine(settings).with_directory(AwsRds::from_config(&config));
             serve(Rotator::new(store, engine)).await
         }
-        Err(error) => serve_error(error).await,
+        Err(error) => {
+            serve_error(
+                <rotate_postgres::Postgres as rotation_core::Server>::NAME,
+                error,
+            )
+            .await
+        }
     }
 }

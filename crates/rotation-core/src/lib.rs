@@ -22,6 +22,7 @@ mod login_engine;
 mod login_inspect;
 mod login_secret;
 mod memory_store;
+mod metrics;
 mod password;
 mod rds;
 #[cfg(test)]
@@ -44,6 +45,7 @@ pub use logging::{init_tracing, quiet_statement_logs};
 pub use login_engine::{LoginEngine, UserSecret};
 pub use login_secret::{LoginSecret, USERNAME_KEYS, json_error};
 pub use memory_store::InMemorySecretStore;
+pub use metrics::{NAMESPACE as METRICS_NAMESPACE, StepMetric};
 pub use password::{DEFAULT_LENGTH, PasswordPolicy};
 #[cfg(feature = "rds")]
 pub use rds::AwsRds;
