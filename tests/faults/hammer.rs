@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use integration_tests::reliability::{self, AppLogins};
-use integration_tests::{Phase, SecretsManager, neo4j, postgres};
+use integration_tests::{Phase, SecretsManager};
 use rotation_core::AWSCURRENT;
 
 use crate::subject::{Kind, Subject};
@@ -42,10 +42,7 @@ async fn application(
             value["username"].as_str().unwrap(),
             value["password"].as_str().unwrap(),
         );
-        let ok = match kind {
-            Kind::PgSingle | Kind::PgAlternating => postgres().can_login(user, password).await,
-            _ => neo4j().can_login(user, password).await,
-        };
+        let ok = kind.can_login(user, password).await;
         attempts.fetch_add(1, Ordering::SeqCst);
         if !ok {
             failed.fetch_add(1, Ordering::SeqCst);

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use integration_tests::{Fault, FaultProxy, Phase, moto, neo4j, postgres, reliability};
+use integration_tests::{Fault, FaultProxy, Phase, moto, postgres, reliability};
 use rotation_core::Step;
 
 use crate::subject::{Kind, Subject};
@@ -65,13 +65,6 @@ async fn run_until(
     }
 }
 
-fn database_port(kind: Kind) -> u16 {
-    match kind {
-        Kind::PgSingle | Kind::PgAlternating => postgres().port,
-        _ => neo4j().port,
-    }
-}
-
 const DATABASE_FAULT: &str = "Database dropped or hung";
 
 async fn database_faults(kind: Kind) {
@@ -98,7 +91,7 @@ async fn database_faults(kind: Kind) {
         ),
     ];
     for (fault, step, at) in cases {
-        let proxy = FaultProxy::start(([127, 0, 0, 1], database_port(kind)).into());
+        let proxy = FaultProxy::start(([127, 0, 0, 1], kind.database_port()).into());
         let mut subject = Subject::reached_at(kind, Some(proxy.port)).await;
         let before = subject.current_version().await;
         let function = subject

@@ -6,7 +6,7 @@ use integration_tests::{
     install_crypto_provider, neo4j, postgres, sign_as_app, unique, unix_now, version_with_stage,
 };
 use rotation_core::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -50,6 +50,34 @@ impl Kind {
 
     fn is_postgres(self) -> bool {
         matches!(self, Self::PgSingle | Self::PgAlternating)
+    }
+
+    /// The port of the shared test server this kind's secrets name.
+    pub fn database_port(self) -> u16 {
+        if self.is_postgres() {
+            postgres().port
+        } else {
+            neo4j().port
+        }
+    }
+
+    /// One login to this kind's server (each refusal counts towards Neo4j's lockout).
+    pub async fn can_login(self, user: &str, password: &str) -> bool {
+        if self.is_postgres() {
+            postgres().can_login(user, password).await
+        } else {
+            neo4j().can_login(user, password).await
+        }
+    }
+
+    /// Points `secret` at 127.0.0.1:`port` (a proxy in front of the server), when given.
+    fn reach_at(self, secret: &mut Value, port: Option<u16>) {
+        let Some(port) = port else { return };
+        if self.is_postgres() {
+            secret["port"] = port.into();
+        } else {
+            secret["uri"] = format!("bolt://127.0.0.1:{port}").into();
+        }
     }
 }
 
@@ -105,13 +133,7 @@ impl Subject {
                 neo4j().create_user(&user, &password).await;
                 neo4j().secret(&user, &password)
             };
-            if let Some(port) = port {
-                if kind.is_postgres() {
-                    secret["port"] = port.into();
-                } else {
-                    secret["uri"] = format!("bolt://127.0.0.1:{port}").into();
-                }
-            }
+            kind.reach_at(&mut secret, port);
             if kind.alternating() {
                 let admin = unique("admin");
                 let admin_password = format!("admin-{}", unique("pw"));
@@ -122,13 +144,7 @@ impl Subject {
                     neo4j().create_user(&admin, &admin_password).await;
                     neo4j().secret(&admin, &admin_password)
                 };
-                if let Some(port) = port {
-                    if kind.is_postgres() {
-                        admin_secret["port"] = port.into();
-                    } else {
-                        admin_secret["uri"] = format!("bolt://127.0.0.1:{port}").into();
-                    }
-                }
+                kind.reach_at(&mut admin_secret, port);
                 let admin_arn = sm.create(&unique("admin"), &admin_secret.to_string()).await;
                 secret["masterarn"] = admin_arn.clone().into();
                 env.push(("ROTATION_STRATEGY".into(), "alternating-users".into()));
@@ -247,13 +263,8 @@ impl Subject {
                 old["username"].as_str().unwrap(),
                 old["password"].as_str().unwrap(),
             );
-            let refused = if self.kind == Kind::PgSingle {
-                !postgres().can_login(user, password).await
-            } else {
-                !neo4j().can_login(user, password).await
-            };
             assert!(
-                refused,
+                !self.kind.can_login(user, password).await,
                 "{}: the password before the rotation still logs in",
                 self.kind.label()
             );

@@ -113,15 +113,7 @@ pub async fn assert_no_credential_lost(
             server.accepts(&current_user.0, &current_user.1).await,
             "after the retries AWSCURRENT ({current}) does not log in"
         );
-        let previous = previous.expect("a finished rotation leaves AWSPREVIOUS");
-        assert_ne!(
-            previous, current,
-            "AWSPREVIOUS is on the AWSCURRENT version"
-        );
-        assert!(
-            pending.as_ref().is_none_or(|p| *p == current),
-            "AWSPENDING is left on another version ({pending:?}) after the retries"
-        );
+        assert_labels_settled(&current, previous.as_deref(), pending.as_deref());
     }
 }
 
@@ -171,16 +163,22 @@ pub async fn assert_signed_tokens_verify(
         }
     }
     if phase == Phase::Settled {
-        let previous = holder(AWSPREVIOUS).expect("a finished rotation leaves AWSPREVIOUS");
-        assert_ne!(
-            previous, current,
-            "AWSPREVIOUS is on the AWSCURRENT version"
-        );
-        assert!(
-            pending.as_ref().is_none_or(|p| *p == current),
-            "AWSPENDING is left on another version ({pending:?}) after the retries"
-        );
+        assert_labels_settled(&current, holder(AWSPREVIOUS).as_deref(), pending.as_deref());
     }
+}
+
+/// Where a finished rotation leaves the labels: AWSPREVIOUS on another version than
+/// AWSCURRENT, and AWSPENDING on no other version.
+fn assert_labels_settled(current: &str, previous: Option<&str>, pending: Option<&str>) {
+    let previous = previous.expect("a finished rotation leaves AWSPREVIOUS");
+    assert_ne!(
+        previous, current,
+        "AWSPREVIOUS is on the AWSCURRENT version"
+    );
+    assert!(
+        pending.is_none_or(|p| p == current),
+        "AWSPENDING is left on another version ({pending:?}) after the retries"
+    );
 }
 
 /// The user name and password stored in `version` (labelled `stage`), when it holds a login.

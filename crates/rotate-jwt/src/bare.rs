@@ -37,6 +37,17 @@ pub enum Alphabet {
 }
 
 impl Alphabet {
+    /// Every alphabet, for the tests that must cover each.
+    #[cfg(test)]
+    pub(crate) const ALL: [Self; 6] = [
+        Self::Digits,
+        Self::HexLower,
+        Self::HexUpper,
+        Self::Alphanumeric,
+        Self::Base64Url,
+        Self::Base64,
+    ];
+
     fn chars(self) -> &'static [u8] {
         match self {
             Self::Digits => b"0123456789",
@@ -295,14 +306,7 @@ mod tests {
         assert_eq!(form(Alphabet::Base64Url, 8).strengthened().length, 43);
         assert_eq!(form(Alphabet::Base64Url, 45).strengthened().length, 46);
         assert_eq!(form(Alphabet::Base64, 16).strengthened().length, 32);
-        for alphabet in [
-            Alphabet::Digits,
-            Alphabet::HexLower,
-            Alphabet::HexUpper,
-            Alphabet::Alphanumeric,
-            Alphabet::Base64Url,
-            Alphabet::Base64,
-        ] {
+        for alphabet in Alphabet::ALL {
             let wanted = form(alphabet, 8).strengthened();
             let key = wanted.generate().unwrap();
             assert!(wanted.admits(key.expose()), "{alphabet:?}");
@@ -450,15 +454,6 @@ mod properties {
 
     use super::*;
 
-    const ALPHABETS: [Alphabet; 6] = [
-        Alphabet::Digits,
-        Alphabet::HexLower,
-        Alphabet::HexUpper,
-        Alphabet::Alphanumeric,
-        Alphabet::Base64Url,
-        Alphabet::Base64,
-    ];
-
     /// Begins the key material in generated strings; errors are looked through for it.
     const MARK: &str = "keyQ7xZ";
 
@@ -476,7 +471,7 @@ mod properties {
         /// check testSecret makes of a replacement; so does the key made from it next time.
         #[test]
         fn every_key_made_is_read_back_as_a_bare_key(
-            alphabet in proptest::sample::select(&ALPHABETS[..]),
+            alphabet in proptest::sample::select(&Alphabet::ALL[..]),
             length in 0usize..=120,
             padding in "[ \t\r\n]{0,2}",
         ) {

@@ -20,7 +20,7 @@ where
     E: Engine + 'static,
 {
     let rotator = Arc::new(rotator);
-    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
+    let function = function_name();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let rotator = Arc::clone(&rotator);
         let function = function.clone();
@@ -52,7 +52,7 @@ pub async fn serve_error(
     tracing::error!(error_type = error.error_type(), error = %error, "cannot rotate");
     let error_type = error.error_type();
     let diagnostic = Diagnostic::from(error);
-    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
+    let function = function_name();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let diagnostic = diagnostic.clone();
         StepMetric {
@@ -66,4 +66,9 @@ pub async fn serve_error(
         async move { Err::<Value, _>(diagnostic) }
     }))
     .await
+}
+
+/// The function's name, the `function` dimension of its metrics, as Lambda sets it.
+fn function_name() -> String {
+    std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default()
 }
