@@ -118,12 +118,58 @@ impl RunningFunction {
 
     /// Invokes the function with one rotation step, as Secrets Manager does (through
     /// Lambda's Invoke API on moto). The error names the step and the function's errorType.
+    ///
+    /// A step the function answered must have written exactly one metric line that counts it
+    /// as the answer says: succeeded, or failed with the answer's errorType.
     pub async fn invoke(&self, step: Step, secret_id: &str, token: &str) -> Result<(), String> {
+        let counted = self.metric_lines().len();
         let event = serde_json::json!({
             "Step": step.as_str(),
             "SecretId": secret_id,
             "ClientRequestToken": token,
         });
+        let answer = self.invoke_event(&event).await;
+        self.assert_counted(step, &answer, counted);
+        answer
+    }
+
+    /// The function's metric lines so far, each checked against the EMF specification.
+    pub fn metric_lines(&self) -> Vec<serde_json::Value> {
+        crate::metric_lines(&self.log())
+    }
+
+    /// Checks the metric lines written after the first `counted` against `answer` to `step`.
+    fn assert_counted(&self, step: Step, answer: &Result<(), String>, counted: usize) {
+        let error_type = match answer {
+            Ok(()) => None,
+            Err(err) => match answered_error_type(step, err) {
+                // Lambda's own errors: the process died or was stopped, and wrote what it had.
+                Some(t) if t.starts_with("Runtime.") || t.starts_with("Sandbox.") => return,
+                Some(t) => Some(t),
+                // Not the function's answer (Lambda's Invoke itself failed).
+                None => return,
+            },
+        };
+        let lines = self.metric_lines();
+        let new = &lines[counted.min(lines.len())..];
+        assert_eq!(new.len(), 1, "one metric line per answered step: {new:?}");
+        let line = &new[0];
+        assert_eq!(line["step"], step.as_str(), "{line}");
+        assert_eq!(
+            line["StepSucceeded"],
+            u8::from(error_type.is_none()),
+            "{line}"
+        );
+        assert_eq!(line["StepFailed"], u8::from(error_type.is_some()), "{line}");
+        assert_eq!(
+            line.get("errorType").and_then(|t| t.as_str()),
+            error_type,
+            "{line}"
+        );
+    }
+
+    /// Invokes the function with any event, such as one Secrets Manager would never send.
+    pub async fn invoke_event(&self, event: &serde_json::Value) -> Result<(), String> {
         moto()
             .lambda()
             .await
@@ -144,6 +190,14 @@ impl RunningFunction {
         }
         Ok(())
     }
+}
+
+/// The errorType in moto's report of a failed invocation ("rotation function failed at
+/// {step}: {errorType}: {message}").
+fn answered_error_type(step: Step, err: &str) -> Option<&str> {
+    let marker = format!("rotation function failed at {}: ", step.as_str());
+    let rest = &err[err.find(&marker)? + marker.len()..];
+    rest.split(": ").next()
 }
 
 /// Starts release binary `name` as function `function_name` with the environment Lambda

@@ -7,6 +7,7 @@
 
 mod capture;
 mod cli;
+mod emf;
 mod function;
 mod invariant;
 mod moto;
@@ -22,6 +23,7 @@ mod tcp_fault;
 
 pub use capture::LogCapture;
 pub use cli::{CliRun, rotate};
+pub use emf::{assert_emf, metric_lines};
 pub use function::{CrashPoint, RunningFunction};
 pub use invariant::{Logins, Phase, assert_no_credential_lost, assert_signed_tokens_verify};
 pub use moto::{FunctionTimings, Invocation, Moto, ProxiedCall, RegisteredFunction, moto};

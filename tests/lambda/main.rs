@@ -59,30 +59,6 @@ fn assert_log(function: &RunningFunction, secrets: &[&str]) {
     }
 }
 
-/// The CloudWatch Embedded Metric Format lines in the function's log, parsed; each must hold
-/// what the EMF specification requires (a timestamp, a namespace, and a top-level value for
-/// every dimension and metric it names).
-fn metric_lines(function: &RunningFunction) -> Vec<Value> {
-    let lines: Vec<Value> = function
-        .log()
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|line| line.get("_aws").is_some())
-        .collect();
-    for line in &lines {
-        let directive = &line["_aws"]["CloudWatchMetrics"][0];
-        assert!(line["_aws"]["Timestamp"].is_u64(), "{line}");
-        assert_eq!(directive["Namespace"], "SecretsRotation", "{line}");
-        for dimension in directive["Dimensions"][0].as_array().unwrap() {
-            assert!(line[dimension.as_str().unwrap()].is_string(), "{line}");
-        }
-        for metric in directive["Metrics"].as_array().unwrap() {
-            assert!(line[metric["Name"].as_str().unwrap()].is_number(), "{line}");
-        }
-    }
-    lines
-}
-
 #[tokio::test]
 async fn rotate_secret_drives_the_postgres_function() {
     let sm = connect().await;
@@ -107,7 +83,7 @@ async fn rotate_secret_drives_the_postgres_function() {
     assert_log(&function, &[&old, &new, &newer]);
 
     // One metric line per step, each a success of the postgres engine.
-    let metrics = metric_lines(&function);
+    let metrics = function.metric_lines();
     assert_eq!(metrics.len(), 8, "{metrics:?}");
     for (line, step) in metrics.iter().zip(Step::ALL.iter().chain(Step::ALL.iter())) {
         assert_eq!(line["step"], step.as_str());
@@ -183,7 +159,7 @@ async fn a_failing_step_reports_its_error_type_through_the_service() {
         "no value was stored"
     );
     assert!(!function.log().contains("p-secret-1"));
-    let metrics = metric_lines(&function);
+    let metrics = function.metric_lines();
     assert_eq!(metrics.len(), 1, "{metrics:?}");
     assert_eq!(metrics[0]["step"], "createSecret");
     assert_eq!(metrics[0]["StepFailed"], 1);
@@ -199,12 +175,125 @@ async fn a_misconfigured_function_counts_failed_steps() {
     let function = RunningFunction::start("rotate-postgres", &[("PGSSLMODE", "bogus")]);
     let err = sm.rotate_with(&arn, &function.arn).await.unwrap_err();
     assert!(err.contains("ConfigurationError"), "{err}");
-    let metrics = metric_lines(&function);
+    let metrics = function.metric_lines();
     assert_eq!(metrics.len(), 1, "{metrics:?}");
     assert_eq!(metrics[0]["engine"], "postgres");
     assert_eq!(metrics[0]["step"], "createSecret");
     assert_eq!(metrics[0]["StepFailed"], 1);
     assert_eq!(metrics[0]["errorType"], "ConfigurationError");
+}
+
+/// Each kind of failure an operator meets is one failed step with its own errorType: the
+/// harness checks the metric line of every step it invokes, and the lines carry no secret.
+#[tokio::test]
+async fn every_failure_kind_is_counted_with_its_error_type() {
+    let sm = connect().await;
+    let pg = postgres();
+    let function = RunningFunction::start("rotate-postgres", &[("PGSSLMODE", "disable")]);
+    let user = unique("svc_kinds");
+    let pw = format!("kinds-{}", unique("pw"));
+    pg.create_role(&user, &pw).await;
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let mut unreachable = pg.secret(&user, &pw);
+    unreachable["port"] = closed_port.into();
+    let mut no_username = pg.secret(&user, &pw);
+    no_username.as_object_mut().unwrap().remove("username");
+    let mut other_engine = pg.secret(&user, &pw);
+    other_engine["engine"] = "mysql".into();
+    let cases = [
+        (
+            "truncated JSON",
+            format!(r#"{{"engine": "postgres", "password": "{pw}""#),
+            Step::CreateSecret,
+            "MalformedSecret",
+        ),
+        (
+            "no username",
+            no_username.to_string(),
+            Step::CreateSecret,
+            "MalformedSecret",
+        ),
+        (
+            "another engine",
+            other_engine.to_string(),
+            Step::CreateSecret,
+            "WrongEngine",
+        ),
+        (
+            "closed port",
+            unreachable.to_string(),
+            Step::SetSecret,
+            "ServerUnreachable",
+        ),
+        (
+            "password refused",
+            pg.secret(&user, "not-the-password-1").to_string(),
+            Step::SetSecret,
+            "NoWorkingCredentials",
+        ),
+    ];
+    for (what, value, step, error_type) in cases {
+        let arn = sm.create(&unique("kinds"), &value).await;
+        let token = sm.start_rotation(&arn).await;
+        for earlier in Step::ALL.into_iter().take_while(|s| *s != step) {
+            function
+                .invoke(earlier, &arn, &token)
+                .await
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+        }
+        let err = function.invoke(step, &arn, &token).await.expect_err(what);
+        assert!(
+            err.contains(&format!("at {}: {error_type}: ", step.as_str())),
+            "{what}: {err}"
+        );
+    }
+
+    // A secret Secrets Manager does not rotate, and a token no version holds.
+    let arn = sm
+        .create(&unique("kinds"), &pg.secret(&user, &pw).to_string())
+        .await;
+    let err = function
+        .invoke(Step::CreateSecret, &arn, "no-such-version-1")
+        .await
+        .unwrap_err();
+    assert!(err.contains(": RotationNotEnabled: "), "{err}");
+    sm.start_rotation(&arn).await;
+    let err = function
+        .invoke(Step::SetSecret, &arn, "no-such-version-1")
+        .await
+        .unwrap_err();
+    assert!(err.contains(": VersionNotStaged: "), "{err}");
+
+    // Events Secrets Manager never sends: a step the function does not know is counted
+    // under the step "unknown", not under the event's own text.
+    for (event, step) in [
+        (
+            json!({"Step": "createSecret", "SecretId": arn}),
+            "createSecret",
+        ),
+        (
+            json!({"Step": "rollBack", "SecretId": arn, "ClientRequestToken": "t-1"}),
+            "unknown",
+        ),
+    ] {
+        let counted = function.metric_lines().len();
+        let err = function.invoke_event(&event).await.unwrap_err();
+        assert!(err.contains(": InvalidEvent: "), "{err}");
+        let lines = function.metric_lines();
+        assert_eq!(lines.len(), counted + 1, "{lines:?}");
+        let line = lines.last().unwrap();
+        assert_eq!(
+            (&line["step"], &line["StepFailed"], &line["errorType"]),
+            (&json!(step), &json!(1), &json!("InvalidEvent"))
+        );
+    }
+    assert!(
+        !function.log().contains(&pw),
+        "the password reached the log"
+    );
 }
 
 // ---- no secret at any log level ----

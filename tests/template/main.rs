@@ -5,7 +5,7 @@
 use std::process::Command;
 
 use integration_tests::{python, workspace_root};
-use rotation_core::{RotationEvent, Step};
+use rotation_core::{METRICS_DIMENSION_SETS, METRICS_NAMESPACE, RotationEvent, Step, StepMetric};
 use serde_json::{Value, json};
 
 /// The template as JSON, parsed by cfn-lint's YAML loader (which knows `!Ref` and friends).
@@ -264,6 +264,99 @@ fn roles_grant_the_rotation_actions_on_the_named_secrets_only() {
         jwt.iter().all(|a| !a.starts_with("ec2:")),
         "the JWT function needs no VPC"
     );
+}
+
+/// The alarm watches the very metric the function's EMF lines publish: same namespace, a
+/// metric the line names, and exactly one of its dimension sets (CloudWatch matches an
+/// alarm's dimensions exactly, so any other set would be a metric nobody writes).
+#[test]
+fn every_function_has_an_alarm_on_its_failed_steps() {
+    let t = template();
+    let line = StepMetric {
+        function: "f".into(),
+        engine: "e",
+        step: "createSecret",
+        duration: std::time::Duration::ZERO,
+        error_type: Some("Timeout"),
+    }
+    .to_emf(0);
+    let directive = &line["_aws"]["CloudWatchMetrics"][0];
+    let topic = &t["Parameters"]["AlarmTopicArn"];
+    assert_eq!(topic["Default"], "", "the topic is optional");
+    for (prefix, ..) in FUNCTIONS {
+        let alarm = &t["Resources"][format!("{prefix}StepFailedAlarm")];
+        assert_eq!(alarm["Type"], "AWS::CloudWatch::Alarm", "{prefix}");
+        assert_eq!(alarm["Condition"], format!("Has{prefix}"));
+        let p = &alarm["Properties"];
+        assert_eq!(p["Namespace"], METRICS_NAMESPACE);
+        assert_eq!(directive["Namespace"], METRICS_NAMESPACE);
+        assert_eq!(p["MetricName"], "StepFailed");
+        assert!(
+            directive["Metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["Name"] == p["MetricName"]),
+            "the metric line names no {}",
+            p["MetricName"]
+        );
+        let dimensions = p["Dimensions"].as_array().unwrap();
+        let names: Vec<&str> = dimensions
+            .iter()
+            .map(|d| d["Name"].as_str().unwrap())
+            .collect();
+        assert!(
+            METRICS_DIMENSION_SETS.contains(&names.as_slice()),
+            "{prefix}: {names:?} is not a dimension set the function publishes"
+        );
+        assert_eq!(
+            dimensions[0]["Value"],
+            json!({"Ref": format!("{prefix}Function")}),
+            "the function dimension is the function's name"
+        );
+        // One failed step in a period is enough; no data is no failure.
+        assert_eq!(p["Statistic"], "Sum");
+        assert_eq!(p["Threshold"], 1);
+        assert_eq!(p["ComparisonOperator"], "GreaterThanOrEqualToThreshold");
+        assert_eq!(p["TreatMissingData"], "notBreaching");
+        assert_eq!(
+            p["AlarmActions"],
+            json!({"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]})
+        );
+    }
+}
+
+/// What the functions cannot count themselves (not invoked, timed out, died) reaches the
+/// topic from Secrets Manager's own CloudTrail events, for the function's secrets only.
+#[test]
+fn every_function_has_a_rule_on_the_services_rotation_failures() {
+    let t = template();
+    for (prefix, _, secrets, ..) in FUNCTIONS {
+        let rule = &t["Resources"][format!("{prefix}RotationFailedRule")];
+        assert_eq!(rule["Type"], "AWS::Events::Rule", "{prefix}");
+        let condition = format!("{prefix}Notifies");
+        assert_eq!(rule["Condition"], condition);
+        assert_eq!(
+            t["Conditions"][&condition],
+            json!({"Fn::And": [{"Condition": format!("Has{prefix}")}, {"Condition": "HasAlarmTopic"}]})
+        );
+        let pattern = &rule["Properties"]["EventPattern"];
+        assert_eq!(pattern["source"], json!(["aws.secretsmanager"]));
+        assert_eq!(
+            pattern["detail-type"],
+            json!(["AWS Service Event via CloudTrail"])
+        );
+        let names = pattern["detail"]["eventName"].as_array().unwrap();
+        assert!(names.contains(&json!("RotationFailed")), "{names:?}");
+        assert_eq!(
+            pattern["detail"]["additionalEventData"]["SecretId"],
+            json!({"Ref": secrets}),
+            "only this function's secrets"
+        );
+        let targets = rule["Properties"]["Targets"].as_array().unwrap();
+        assert_eq!(targets.len(), 1);
+        assert_eq!(targets[0]["Arn"], json!({"Ref": "AlarmTopicArn"}));
+    }
 }
 
 #[test]

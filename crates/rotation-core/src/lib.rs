@@ -45,7 +45,9 @@ pub use logging::{init_tracing, quiet_statement_logs};
 pub use login_engine::{LoginEngine, UserSecret};
 pub use login_secret::{LoginSecret, USERNAME_KEYS, json_error};
 pub use memory_store::InMemorySecretStore;
-pub use metrics::{NAMESPACE as METRICS_NAMESPACE, StepMetric};
+pub use metrics::{
+    DIMENSION_SETS as METRICS_DIMENSION_SETS, NAMESPACE as METRICS_NAMESPACE, StepMetric,
+};
 pub use password::{DEFAULT_LENGTH, PasswordPolicy};
 #[cfg(feature = "rds")]
 pub use rds::AwsRds;
@@ -60,7 +62,7 @@ pub use server::{
 };
 pub use settings::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXCLUDED_CHARACTERS, LoginSettings, StrategyConfig,
-    connect_timeout, whole_number,
+    connect_timeout, parse_flag, whole_number,
 };
 pub use store::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretMetadata, SecretStore, StoreError};
 pub use strategy::{

@@ -15,6 +15,10 @@ use crate::event::Step;
 pub const NAMESPACE: &str = "SecretsRotation";
 /// The step dimension of an event that named no step the function knows.
 pub const UNKNOWN_STEP: &str = "unknown";
+/// The dimension sets each metric is published under: per step, for dashboards, and per
+/// function alone, which is what one alarm on every failed step of a function needs (a
+/// CloudWatch alarm matches a metric's dimensions exactly).
+pub const DIMENSION_SETS: [&[&str]; 2] = [&["function", "engine", "step"], &["function"]];
 
 /// How one invocation ended, as its metric line reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +51,7 @@ impl StepMetric {
                 "Timestamp": timestamp_ms,
                 "CloudWatchMetrics": [{
                     "Namespace": NAMESPACE,
-                    "Dimensions": [["function", "engine", "step"]],
+                    "Dimensions": DIMENSION_SETS,
                     "Metrics": [
                         {"Name": "StepSucceeded", "Unit": "Count"},
                         {"Name": "StepFailed", "Unit": "Count"},
@@ -99,8 +103,10 @@ mod tests {
         let directive = &line["_aws"]["CloudWatchMetrics"][0];
         assert!(line["_aws"]["Timestamp"].is_u64());
         assert_eq!(directive["Namespace"], NAMESPACE);
-        for dimension in directive["Dimensions"][0].as_array().unwrap() {
-            assert!(line[dimension.as_str().unwrap()].is_string(), "{dimension}");
+        for set in directive["Dimensions"].as_array().unwrap() {
+            for dimension in set.as_array().unwrap() {
+                assert!(line[dimension.as_str().unwrap()].is_string(), "{dimension}");
+            }
         }
         for metric in directive["Metrics"].as_array().unwrap() {
             assert!(

@@ -76,7 +76,7 @@ impl PasswordPolicy {
         }
         let flag = |name: &str, default: bool| match lookup(name) {
             None => Ok(default),
-            Some(raw) => parse_flag(name, &raw),
+            Some(raw) => crate::settings::parse_flag(name, &raw),
         };
         policy.exclude_numbers = flag("EXCLUDE_NUMBERS", false)?;
         policy.exclude_punctuation = flag("EXCLUDE_PUNCTUATION", false)?;
@@ -142,17 +142,6 @@ impl PasswordPolicy {
         // The required characters were placed first; shuffle so their positions are not known.
         chars.shuffle(&mut rng);
         Ok(Secret::new(chars.into_iter().collect::<String>()))
-    }
-}
-
-fn parse_flag(name: &str, raw: &str) -> Result<bool, RotationError> {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "y" | "yes" => Ok(true),
-        "false" | "0" | "n" | "no" | "" => Ok(false),
-        _ => Err(RotationError::Config(format!(
-            "{name} must be true or false, got {:?}",
-            crate::redact::sanitize(raw)
-        ))),
     }
 }
 

@@ -48,6 +48,19 @@ pub fn whole_number(
     }
 }
 
+/// The boolean variable `name`: `true`/`false`, `1`/`0`, `yes`/`no`, `y`/`n`, any case; empty
+/// is false.
+pub fn parse_flag(name: &str, raw: &str) -> Result<bool, RotationError> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "y" | "yes" => Ok(true),
+        "false" | "0" | "n" | "no" | "" => Ok(false),
+        _ => Err(RotationError::Config(format!(
+            "{name} must be true or false, got {:?}",
+            sanitize(raw)
+        ))),
+    }
+}
+
 /// What every engine that rotates a login reads: the password policy, the bound on each call to
 /// the server, and the strategy.
 #[derive(Debug, Clone, PartialEq, Eq)]
