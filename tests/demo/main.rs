@@ -9,7 +9,7 @@ use integration_tests::{
     PyJwt, SecretsManager, install_crypto_provider, moto, neo4j, postgres, sign_as_app, unique,
     unix_now,
 };
-use rotate_jwt::{JWKS, JwtEngine, KID, KeySet, token};
+use rotate_jwt::{JWKS, JwtEngine, KID, KeySet, NEXT_KID, token};
 use rotation_core::{AWSCURRENT, AWSPREVIOUS, AwsSecretStore, Engine, Rotator, Step};
 use serde_json::json;
 
@@ -72,7 +72,7 @@ fn neo4j_step(step: Step) -> &'static str {
 fn jwt_step(step: Step) -> &'static str {
     match step {
         Step::CreateSecret => {
-            "made a new key; the verification set keeps the key before it, if any"
+            "signs with the key published last time (or a new one), made the next key; the set keeps the key before"
         }
         Step::SetSecret => "nothing outside the secret to change",
         Step::TestSecret => {
@@ -100,6 +100,8 @@ async fn jwt_demo(sm: &SecretsManager) -> bool {
     rotate(sm, engine(), &arn, jwt_step).await;
     let first = sm.value(&arn, AWSCURRENT).await.unwrap();
     println!("  first key: kid {}", first[KID].as_str().unwrap());
+    let published_next = first[NEXT_KID].as_str().unwrap_or("none").to_owned();
+    println!("  next key, published in the set already: kid {published_next}");
     let token = sign_as_app(
         &first,
         &json!({"sub": "demo-user", "exp": unix_now() + 900}),
@@ -108,7 +110,12 @@ async fn jwt_demo(sm: &SecretsManager) -> bool {
 
     rotate(sm, engine(), &arn, jwt_step).await;
     let second = sm.value(&arn, AWSCURRENT).await.unwrap();
-    println!("  new key:   kid {}", second[KID].as_str().unwrap());
+    let promoted = second[KID] == published_next.as_str();
+    println!(
+        "  new key:   kid {} (the published next key: {})",
+        second[KID].as_str().unwrap(),
+        if promoted { "yes" } else { "NO" }
+    );
     println!("  verification set (jwks) now holds: {}", kids(&second));
     let ours = KeySet::parse(&second[JWKS])
         .ok()
@@ -120,7 +127,17 @@ async fn jwt_demo(sm: &SecretsManager) -> bool {
     println!("  the token from before the rotation, checked against the new jwks:");
     println!("    rotate-jwt's verifier: {}", say(ours));
     println!("    PyJWT (independent):   {}", say(pyjwt_ok));
-    ours && pyjwt_ok
+    let fresh = sign_as_app(
+        &second,
+        &json!({"sub": "demo-user", "exp": unix_now() + 900}),
+    );
+    let cached = PyJwt::verify(&first[JWKS], &[&fresh]).remove(0);
+    let cached_ok = matches!(cached, integration_tests::Verdict::Valid(_));
+    println!(
+        "  a token signed with the new key, against the set cached before the rotation: {}",
+        say(cached_ok)
+    );
+    ours && pyjwt_ok && promoted && cached_ok
 }
 
 /// Prints the checks and says whether they all hold.

@@ -205,6 +205,21 @@ impl Moto {
         aws_sdk_lambda::Client::from_conf(config)
     }
 
+    /// An S3 client of moto (path-style: the bucket is not in the host name).
+    pub async fn s3(&self) -> aws_sdk_s3::Client {
+        use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+            .load()
+            .await;
+        let config = aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
     /// What the Runtime API of function `arn` saw since this was last asked.
     pub fn timings(&self, arn: &str) -> FunctionTimings {
         serde_json::from_value(self.command(serde_json::json!({"op": "timings", "name": arn})))

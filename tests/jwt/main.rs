@@ -3,7 +3,8 @@
 
 use integration_tests::{LogCapture, PyJwt, Rotation, sign_as_app, unix_now};
 use rotate_jwt::{
-    ALG, Algorithm, JWKS, JwtEngine, KID, KeySet, KeySize, SIGNING_KEY, Settings, SigningKey, token,
+    ALG, Algorithm, JWKS, JwtEngine, KID, KeySet, KeySize, NEXT_KID, SIGNING_KEY, Settings,
+    SigningKey, token,
 };
 use rotation_core::{AWSCURRENT, AWSPENDING, Step};
 use serde_json::{Value, json};
@@ -48,6 +49,41 @@ async fn pyjwt_verifies_rotated_keys_with_one_key_of_overlap() {
         let verdicts = PyJwt::verify(&third[JWKS], &[&by_rust, &after]);
         assert!(verdicts[0].error().contains("no key with kid"), "{alg}");
         assert_eq!(verdicts[1].claims()["sub"], "after", "{alg}");
+    }
+}
+
+/// A verifier that fetched the set once, one rotation earlier, and never again: the key that
+/// signs after the rotation was already in it, so it never meets an unknown kid.
+#[tokio::test]
+async fn a_verifier_with_a_set_cached_one_rotation_earlier_needs_no_refetch() {
+    for alg in [Algorithm::Es256, Algorithm::EdDsa, Algorithm::Rs256] {
+        let r = rotation(&json!({"alg": alg.as_str()})).await;
+        let first = r.rotate().await;
+        let cached = first[JWKS].clone();
+        let before = PyJwt::sign(&first, &claims("before"));
+
+        let second = r.rotate().await;
+        assert_eq!(
+            second[KID], first[NEXT_KID],
+            "{alg}: the published key signs"
+        );
+        let after = PyJwt::sign(&second, &claims("after"));
+        let verdicts = PyJwt::verify(&cached, &[&before, &after]);
+        assert_eq!(verdicts[0].claims()["sub"], "before", "{alg}");
+        assert_eq!(verdicts[1].claims()["sub"], "after", "{alg}");
+
+        // The same holds one rotation on, for a verifier that refreshed at the second.
+        let third = r.rotate().await;
+        let later = PyJwt::sign(&third, &claims("later"));
+        let verdicts = PyJwt::verify(&second[JWKS], &[&after, &later]);
+        assert_eq!(verdicts[0].claims()["sub"], "after", "{alg}");
+        assert_eq!(verdicts[1].claims()["sub"], "later", "{alg}");
+        // While the set cached at the first rotation, two behind, does not know it.
+        let stale = &PyJwt::verify(&cached, &[&later])[0];
+        assert!(
+            stale.error().contains("no key with kid"),
+            "{alg}: {stale:?}"
+        );
     }
 }
 

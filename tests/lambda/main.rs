@@ -3,8 +3,8 @@
 //! the database or the keys are checked, and the function's log is searched for secrets.
 
 use integration_tests::{
-    PyJwt, RunningFunction, SecretsManager, install_crypto_provider, neo4j, postgres, sign_as_app,
-    unique,
+    PyJwt, RunningFunction, SecretsManager, install_crypto_provider, moto, neo4j, postgres,
+    sign_as_app, unique,
 };
 use rotate_jwt::{ALG, JWKS, KID, SIGNING_KEY};
 use rotation_core::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Step};
@@ -432,4 +432,93 @@ async fn a_hung_server_fails_the_step_before_the_function_times_out() {
         assert!(!err.contains("hung-pw-1"));
     }
     drop(silent);
+}
+
+// ---- the public set, published where verifiers fetch it ----
+
+/// finishSecret writes the new public set to S3 once AWSCURRENT holds it, as JSON with a
+/// cache lifetime from the schedule. A failed write fails the step by name, and Secrets
+/// Manager's retry writes it. A set of HMAC keys is never written.
+#[tokio::test]
+async fn finish_secret_publishes_the_public_set_to_s3() {
+    let sm = connect().await;
+    let s3 = moto().s3().await;
+    let bucket = unique("jwks").replace('_', "-");
+    let endpoint = moto().endpoint.clone();
+    let function = RunningFunction::start(
+        "rotate-jwt",
+        &[("JWKS_BUCKET", &bucket), ("AWS_ENDPOINT_URL_S3", &endpoint)],
+    );
+    let name = unique("jwt/published");
+    let arn = sm.create(&name, r#"{"alg": "ES256"}"#).await;
+    let key = format!("{name}/jwks.json");
+    let published = || async {
+        let object = s3
+            .get_object()
+            .bucket(&bucket)
+            .key(&key)
+            .send()
+            .await
+            .ok()?;
+        let headers = (
+            object.content_type().map(str::to_owned),
+            object.cache_control().map(str::to_owned),
+        );
+        let body = object.body.collect().await.unwrap().into_bytes();
+        Some((headers, serde_json::from_slice::<Value>(&body).unwrap()))
+    };
+
+    // The bucket does not exist yet: AWSCURRENT moves, then the step fails naming the object.
+    let token = sm.start_rotation(&arn).await;
+    for step in [Step::CreateSecret, Step::SetSecret, Step::TestSecret] {
+        function.invoke(step, &arn, &token).await.unwrap();
+    }
+    let err = function
+        .invoke(Step::FinishSecret, &arn, &token)
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains(&format!(
+            "finishSecret: PublishFailed: publishing s3://{bucket}/{key} failed: NoSuchBucket"
+        )),
+        "{err}"
+    );
+    assert!(published().await.is_none());
+
+    // Secrets Manager's retry finds the rotation done and publishes.
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    function.retry(&arn, &token).await.unwrap();
+    sm.complete_rotation(&arn, &token).await;
+    let current = sm.value(&arn, AWSCURRENT).await.unwrap();
+    let (headers, set) = published().await.expect("the set is published");
+    assert_eq!(set, current[JWKS]);
+    // A 30-day schedule: half of it, capped at a day.
+    assert_eq!(
+        headers,
+        (
+            Some("application/json".to_owned()),
+            Some("public, max-age=86400".to_owned())
+        )
+    );
+    assert!(!set.to_string().contains("PRIVATE"));
+
+    // The next rotation replaces it with the set that holds the new signing key.
+    sm.rotate_with(&arn, &function.arn).await.unwrap();
+    let next = sm.value(&arn, AWSCURRENT).await.unwrap();
+    let (_, set) = published().await.unwrap();
+    assert_eq!(set, next[JWKS]);
+    assert_eq!(set["keys"][0]["kid"], next[KID]);
+
+    // An HMAC set is a set of secrets: never written.
+    let hmac_name = unique("jwt/hmac");
+    let hmac = sm.create(&hmac_name, r#"{"alg": "HS256"}"#).await;
+    sm.rotate_with(&hmac, &function.arn).await.unwrap();
+    let hmac_object = s3
+        .get_object()
+        .bucket(&bucket)
+        .key(format!("{hmac_name}/jwks.json"))
+        .send()
+        .await;
+    assert!(hmac_object.is_err(), "an HMAC set was published");
+    assert!(function.log().contains("it is not published"));
 }

@@ -266,6 +266,46 @@ fn roles_grant_the_rotation_actions_on_the_named_secrets_only() {
     );
 }
 
+/// The JWT role may write the published sets and nothing else in S3: only with a bucket, only
+/// PutObject, only on the keys `JwksKey` names; the database functions touch no S3 at all.
+#[test]
+fn only_the_jwt_role_may_write_the_published_sets() {
+    let t = template();
+    let granted = statements(&t["Resources"]["JwtRole"]);
+    let s3: Vec<_> = granted
+        .iter()
+        .filter(|(_, statement)| actions(statement).iter().any(|a| a.starts_with("s3:")))
+        .collect();
+    assert_eq!(s3.len(), 1, "{s3:?}");
+    let (condition, statement) = s3[0];
+    assert_eq!(condition.as_deref(), Some("HasJwksBucket"));
+    assert_eq!(actions(statement), ["s3:PutObject"]);
+    assert_eq!(
+        statement["Resource"]["Fn::Sub"],
+        json!([
+            "arn:${AWS::Partition}:s3:::${JwksBucket}/${Objects}",
+            {"Objects": {"Fn::Join": ["*", {"Fn::Split": ["{name}", {"Ref": "JwksKey"}]}]}}
+        ])
+    );
+    let env = &t["Resources"]["JwtFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(env["JWKS_BUCKET"], json!({"Ref": "JwksBucket"}));
+    assert_eq!(env["JWKS_KEY"], json!({"Ref": "JwksKey"}));
+    assert_eq!(
+        t["Parameters"]["JwksKey"]["Default"],
+        rotate_jwt::publish::DEFAULT_JWKS_KEY
+    );
+    for prefix in ["Postgres", "Neo4j"] {
+        let all: Vec<String> = statements(&t["Resources"][format!("{prefix}Role")])
+            .iter()
+            .flat_map(|(_, s)| actions(s))
+            .collect();
+        assert!(
+            all.iter().all(|a| !a.starts_with("s3:")),
+            "{prefix}: {all:?}"
+        );
+    }
+}
+
 /// The alarm watches the very metric the function's EMF lines publish: same namespace, a
 /// metric the line names, and exactly one of its dimension sets (CloudWatch matches an
 /// alarm's dimensions exactly, so any other set would be a metric nobody writes).

@@ -2,12 +2,13 @@
 //! holds the keys before it; setSecret has nothing outside the secret to change; testSecret
 //! proves with real tokens that the new set works for signers and verifiers alike.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use rotation_core::{
-    AWSCURRENT, AWSPENDING, Applied, Engine, RotationError, Secret, Step, StepContext, Versions,
-    sanitize,
+    AWSCURRENT, AWSPENDING, Applied, Engine, Finished, RotationError, Secret, Step, StepContext,
+    Versions, sanitize,
 };
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -18,7 +19,8 @@ use crate::algorithm::{Algorithm, DEFAULT_ALGORITHM, RSA_BITS};
 use crate::base64url;
 use crate::jwks::KeySet;
 use crate::key::{KeySize, SigningKey};
-use crate::secret::{ENGINE_NAME, KeySecret, KeySetSecret, Unusable};
+use crate::publish::{JwksPublisher, S3Publisher, publish};
+use crate::secret::{ENGINE_NAME, KeySecret, KeySetSecret, NextKey, Unusable};
 use crate::settings::Settings;
 use crate::token;
 
@@ -27,11 +29,33 @@ const TEST_TOKEN_SECONDS: u64 = 60;
 
 pub struct JwtEngine {
     settings: Settings,
+    /// Writes the public set where `JWKS_BUCKET` says; attached only when it is set.
+    publisher: Option<Arc<dyn JwksPublisher>>,
 }
 
 impl JwtEngine {
     pub fn new(settings: Settings) -> Self {
-        Self { settings }
+        Self {
+            settings,
+            publisher: None,
+        }
+    }
+
+    /// Publishes each new public set through `publisher` (S3, or a test's).
+    pub fn with_publisher(mut self, publisher: Arc<dyn JwksPublisher>) -> Self {
+        self.publisher = Some(publisher);
+        self
+    }
+
+    /// With an S3 client when `JWKS_BUCKET` is set; made only then, so a function that
+    /// publishes nothing starts no client for it.
+    pub async fn with_s3_when_publishing(self) -> Self {
+        if self.settings.jwks.is_some() {
+            let s3 = S3Publisher::from_env().await;
+            self.with_publisher(Arc::new(s3))
+        } else {
+            self
+        }
     }
 
     pub fn from_env() -> Result<Self, RotationError> {
@@ -105,29 +129,62 @@ impl JwtEngine {
         Ok((alg, size))
     }
 
+    /// A new key of the algorithm and size [`Self::next_key_spec`] chooses, with its `kid`.
+    fn make_key(
+        &self,
+        ctx: &StepContext<'_>,
+        alg: Option<Algorithm>,
+        current: Option<&SigningKey>,
+    ) -> Result<NextKey, RotationError> {
+        let (alg, size) = self.next_key_spec(ctx, alg, current)?;
+        let key = SigningKey::generate(alg, size).map_err(RotationError::Crypto)?;
+        let kid = key.new_kid().map_err(RotationError::Crypto)?;
+        Ok(NextKey { kid, key })
+    }
+
+    /// The value after `current`: its published next key signs when it has one (verifiers
+    /// already hold it), else a new key; with `JWT_PUBLISH_NEXT_KEY` a new next key joins
+    /// the set right behind the signing key.
     fn new_key_set(
         &self,
         ctx: &StepContext<'_>,
         fields: Map<String, Value>,
         alg: Option<Algorithm>,
-        current: Option<&KeySetSecret>,
+        mut current: Option<KeySetSecret>,
     ) -> Result<Secret, RotationError> {
-        let (alg, size) = self.next_key_spec(ctx, alg, current.map(|c| &c.key))?;
-        let key = SigningKey::generate(alg, size).map_err(RotationError::Crypto)?;
-        let kid = key.new_kid().map_err(RotationError::Crypto)?;
-        let newest = key.jwk(&kid).map_err(RotationError::Crypto)?;
-        let earlier = current.map(|c| {
+        let crypto = RotationError::Crypto;
+        let promoted = current.as_mut().and_then(|c| c.next.take());
+        let signing = match promoted {
+            Some(next) => {
+                info!(
+                    kid = %sanitize(&next.kid),
+                    "the published next key becomes the signing key"
+                );
+                next
+            }
+            None => self.make_key(ctx, alg, current.as_ref().map(|c| &c.key))?,
+        };
+        let next = if self.settings.publishes_next(signing.key.alg()) {
+            Some(self.make_key(ctx, Some(signing.key.alg()), Some(&signing.key))?)
+        } else {
+            None
+        };
+        let earlier = current.as_ref().map(|c| {
             // The key being replaced comes first, whatever order a hand-made set had.
             let own = c.keys.find(&c.kid).cloned();
             let others = c.keys.keys().iter().filter(|k| k.kid != c.kid).cloned();
             own.into_iter().chain(others).collect::<Vec<_>>()
         });
         let keys = KeySet::rotated(
-            newest,
+            signing.key.jwk(&signing.kid).map_err(crypto)?,
+            next.as_ref()
+                .map(|n| n.key.jwk(&n.kid))
+                .transpose()
+                .map_err(crypto)?,
             earlier.unwrap_or_default(),
             self.settings.previous_keys,
         );
-        if let Some(current) = current
+        if let Some(current) = &current
             && keys.find(&current.kid).is_none()
         {
             warn!(
@@ -142,12 +199,20 @@ impl JwtEngine {
             .and_then(|t| t.format(&Rfc3339).ok())
             .unwrap_or_default();
         info!(
-            alg = alg.as_str(),
-            kid = %kid,
+            alg = signing.key.alg().as_str(),
+            kid = %sanitize(&signing.kid),
+            next_kid = next.as_ref().map(|n| n.kid.as_str()),
             verification_keys = keys.keys().len(),
-            "made a new signing key"
+            "made the new key set"
         );
-        KeySetSecret::value(fields, &key, &kid, &keys, &created).map_err(RotationError::Crypto)
+        KeySetSecret::value(
+            fields,
+            (&signing.key, &signing.kid),
+            next.as_ref(),
+            &keys,
+            &created,
+        )
+        .map_err(crypto)
     }
 
     /// Signs a short-lived token with `key` and checks it against `keys`.
@@ -186,8 +251,31 @@ impl JwtEngine {
         }
         Self::round_trip(&pending.key, &pending.kid, &pending.keys)
             .map_err(|e| failed(format!("a token signed with the pending key: {e}")))?;
+        if let Some(next) = &pending.next {
+            let jwk = next.key.jwk(&next.kid).map_err(failed)?;
+            if !next.key.alg().is_symmetric() && jwk.thumbprint() != next.kid {
+                return Err(failed(
+                    "the pending next_kid is not the RFC 7638 thumbprint of its key".into(),
+                ));
+            }
+            if jwk.same_key(&pending.key.jwk(&next.kid).map_err(failed)?) {
+                return Err(failed("the pending next key is its signing key".into()));
+            }
+            Self::round_trip(&next.key, &next.kid, &pending.keys)
+                .map_err(|e| failed(format!("a token signed with the pending next key: {e}")))?;
+        }
         match current {
             KeySecret::Keys(current) => {
+                if let Some(published) = &current.next
+                    && published.kid != pending.kid
+                {
+                    return Err(failed(format!(
+                        "AWSCURRENT published the next key {:?}, but AWSPENDING signs with {:?}: \
+                         verifiers holding the published set would not know it",
+                        sanitize(&published.kid),
+                        sanitize(&pending.kid)
+                    )));
+                }
                 let same_key = current
                     .keys
                     .find(&current.kid)
@@ -244,7 +332,7 @@ impl Engine for JwtEngine {
         match self.parse(ctx, AWSCURRENT, current)? {
             KeySecret::Keys(current) => {
                 let fields = current.fields.clone();
-                self.new_key_set(ctx, fields, Some(current.alg), Some(&current))
+                self.new_key_set(ctx, fields, Some(current.alg), Some(*current))
             }
             KeySecret::Placeholder { fields, alg } => {
                 info!("the secret holds no key yet; making the first one");
@@ -271,6 +359,47 @@ impl Engine for JwtEngine {
         self.parse(ctx, AWSPENDING, versions.pending)?;
         info!("a signing key lives only in the secret: there is no server to change");
         Ok(Applied::NothingToChange)
+    }
+
+    /// Publishes the new public set once it is AWSCURRENT, so that a verifier never fetches
+    /// a set that signers do not use yet, and a failed rotation publishes nothing.
+    async fn after_finish(
+        &self,
+        ctx: &StepContext<'_>,
+        finished: &Finished<'_>,
+    ) -> Result<(), RotationError> {
+        let Some(target) = &self.settings.jwks else {
+            return Ok(());
+        };
+        let Some(publisher) = &self.publisher else {
+            return Err(RotationError::Config(
+                "JWKS_BUCKET is set, but the function has no S3 client to publish with".into(),
+            ));
+        };
+        let current = ctx.required(AWSCURRENT, Some(finished.version)).await?;
+        match self.parse(ctx, AWSCURRENT, &current)? {
+            KeySecret::Keys(keys) if !keys.alg.is_symmetric() => {
+                publish(
+                    publisher.as_ref(),
+                    target,
+                    ctx.secret_id,
+                    &keys.keys.to_json(),
+                    finished.rules.interval(),
+                    ctx.deadline,
+                )
+                .await
+            }
+            KeySecret::Keys(_) => {
+                warn!(
+                    "the verification set holds HMAC keys, which are secrets: it is not published"
+                );
+                Ok(())
+            }
+            KeySecret::Placeholder { .. } | KeySecret::Bare(_) => {
+                warn!("AWSCURRENT holds no key set: there is nothing to publish");
+                Ok(())
+            }
+        }
     }
 
     async fn verify(

@@ -4,7 +4,7 @@ use rotation_core::{InMemorySecretStore, Outcome, RotationEvent, SecretStore, St
 use serde_json::{Value, json};
 
 use super::*;
-use crate::secret::{ALG, CREATED, JWKS, KID, SIGNING_KEY};
+use crate::secret::{ALG, CREATED, JWKS, KID, NEXT_KID, NEXT_SIGNING_KEY, SIGNING_KEY};
 
 const NAME: &str = "jwt/signing";
 
@@ -84,6 +84,11 @@ fn kids(value: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The kids a value lists after its signing key: its next key's, when it has one.
+fn next_kid(value: &Value) -> Option<Value> {
+    value.get(NEXT_KID).cloned()
+}
+
 #[tokio::test]
 async fn every_algorithm_rotates_with_one_key_of_overlap() {
     for alg in Algorithm::ALL {
@@ -95,22 +100,89 @@ async fn every_algorithm_rotates_with_one_key_of_overlap() {
         assert_eq!(first[ALG], alg.as_str());
         assert_eq!(first["team"], "payments", "unknown keys survive");
         assert!(first[CREATED].as_str().unwrap().ends_with('Z'));
-        assert_eq!(kids(&first), [first[KID].as_str().unwrap()]);
+        let ahead = |value: &Value| [Some(value[KID].clone()), next_kid(value)];
+        let published: Vec<_> = ahead(&first).into_iter().flatten().collect();
+        assert_eq!(kids(&first), published, "{alg}");
+        assert_eq!(
+            next_kid(&first).is_some(),
+            !alg.is_symmetric(),
+            "{alg}: the next key is published for public keys only"
+        );
         let before = token_from(&first);
 
         let second = h.rotate().await;
-        assert_eq!(kids(&second), [second[KID].clone(), first[KID].clone()]);
+        if let Some(promised) = next_kid(&first) {
+            assert_eq!(second[KID], promised, "{alg}: the published next key signs");
+        }
+        let mut expected: Vec<_> = ahead(&second).into_iter().flatten().collect();
+        expected.push(first[KID].clone());
+        assert_eq!(kids(&second), expected, "{alg}");
         verifies(&second, &before).expect("a token from before the rotation still verifies");
         verifies(&second, &token_from(&second)).unwrap();
+        verifies(&first, &token_from(&second))
+            .map(|()| assert!(!alg.is_symmetric()))
+            .unwrap_or_else(|e| {
+                assert!(alg.is_symmetric(), "{alg}: {e}");
+            });
 
         let third = h.rotate().await;
-        assert_eq!(kids(&third), [third[KID].clone(), second[KID].clone()]);
+        let mut expected: Vec<_> = ahead(&third).into_iter().flatten().collect();
+        expected.push(second[KID].clone());
+        assert_eq!(kids(&third), expected, "{alg}");
         let err = verifies(&third, &before).unwrap_err();
         assert!(
             err.contains("no key in the verification set"),
             "{alg}: {err}"
         );
     }
+}
+
+/// Without the next key (HMAC keys, or `JWT_PUBLISH_NEXT_KEY=false`), each rotation makes a
+/// key verifiers have not seen, and an existing next key is still promoted, not thrown away.
+#[tokio::test]
+async fn without_a_published_next_key_each_rotation_makes_a_new_one() {
+    let published = Harness::new(r#"{"alg": "ES256"}"#, Settings::default())
+        .rotate()
+        .await;
+    let promised = next_kid(&published).expect("a next key by default for ES256");
+    let off = Settings {
+        publish_next: Some(false),
+        ..Settings::default()
+    };
+    let h = Harness::new(&published.to_string(), off);
+    let promoted = h.rotate().await;
+    assert_eq!(promoted[KID], promised, "a published next key still signs");
+    assert_eq!(next_kid(&promoted), None);
+    assert_eq!(kids(&promoted), [promised.clone(), published[KID].clone()]);
+    let fresh = h.rotate().await;
+    assert_eq!(kids(&fresh), [fresh[KID].clone(), promised]);
+    assert_eq!(fresh.get(NEXT_SIGNING_KEY), None);
+}
+
+/// A secret made before next keys existed, signing with a key nobody was told of in advance,
+/// gets a new signing key and a next key on its next rotation; from then on each rotation
+/// promotes.
+#[tokio::test]
+async fn a_secret_without_a_next_key_gets_one_on_its_next_rotation() {
+    let old = Harness::new(
+        r#"{"alg": "EdDSA"}"#,
+        Settings {
+            publish_next: Some(false),
+            ..Settings::default()
+        },
+    )
+    .rotate()
+    .await;
+    assert_eq!(next_kid(&old), None);
+    let h = Harness::new(&old.to_string(), Settings::default());
+    let migrated = h.rotate().await;
+    let next = next_kid(&migrated).expect("a next key after the migration");
+    assert_eq!(
+        kids(&migrated),
+        [migrated[KID].clone(), next.clone(), old[KID].clone()]
+    );
+    verifies(&migrated, &token_from(&old)).unwrap();
+    assert_eq!(h.rotate().await[KID], next);
 }
 
 #[tokio::test]
@@ -125,7 +197,11 @@ async fn the_number_of_earlier_keys_is_configurable() {
         made.push(h.rotate().await[KID].as_str().unwrap().to_owned());
     }
     made.reverse();
-    assert_eq!(kids(&h.current()), made[..4]);
+    let current = h.current();
+    let next = current[NEXT_KID].as_str().unwrap().to_owned();
+    let mut expected = vec![made[0].clone(), next];
+    expected.extend_from_slice(&made[1..4]);
+    assert_eq!(kids(&current), expected);
 
     let h = Harness::new(
         "",
@@ -135,7 +211,8 @@ async fn the_number_of_earlier_keys_is_configurable() {
         },
     );
     h.rotate().await;
-    assert_eq!(kids(&h.rotate().await).len(), 1);
+    let only = h.rotate().await;
+    assert_eq!(kids(&only), [only[KID].clone(), only[NEXT_KID].clone()]);
 }
 
 #[tokio::test]
@@ -152,11 +229,17 @@ async fn a_first_key_defaults_to_es256_and_configuration_can_change_the_algorith
             ..Settings::default()
         },
     );
+    // The published ES256 next key signs first; the RS256 key made now is published, and
+    // signs after the next rotation.
+    let promoted = rsa.rotate().await;
+    assert_eq!(promoted[ALG], "ES256");
+    assert_eq!(promoted[KID], first[NEXT_KID]);
     let next = rsa.rotate().await;
     assert_eq!(next[ALG], "RS256");
+    assert_eq!(next[KID], promoted[NEXT_KID]);
     let (key, _) = signer(&next);
     assert_eq!(key.size(), KeySize::RsaBits(3072));
-    verifies(&next, &token_from(&first)).expect("the ES256 key stays trusted");
+    verifies(&next, &token_from(&promoted)).expect("the ES256 key stays trusted");
 }
 
 #[tokio::test]
@@ -184,7 +267,7 @@ async fn hmac_keys_keep_their_size_and_never_join_a_published_set() {
         },
     );
     let next = public.rotate().await;
-    assert_eq!(kids(&next), [next[KID].clone()]);
+    assert_eq!(kids(&next), [next[KID].clone(), next[NEXT_KID].clone()]);
     assert!(!next[JWKS].to_string().contains("\"k\""));
 }
 
@@ -306,7 +389,8 @@ async fn test_secret_refuses_a_pending_set_that_drops_the_current_key() {
     let mut pending: Value = serde_json::from_str(&h.raw(AWSPENDING)).unwrap();
     let stranger = SigningKey::generate(Algorithm::Es256, KeySize::Minimum).unwrap();
     let kid = current[KID].as_str().unwrap();
-    pending[JWKS]["keys"][1] = stranger.jwk(kid).unwrap().to_json();
+    let listed = kids(&pending).iter().position(|k| k == kid).unwrap();
+    pending[JWKS]["keys"][listed] = stranger.jwk(kid).unwrap().to_json();
     let h2 = Harness::new(&current.to_string(), Settings::default());
     let token2 = h2.rotator.store().start_rotation(NAME);
     h2.rotator
@@ -322,15 +406,60 @@ async fn test_secret_refuses_a_pending_set_that_drops_the_current_key() {
     );
 }
 
+/// A pending value that signs with anything but the key AWSCURRENT published as next would
+/// meet verifiers that cached the set with an unknown kid: testSecret refuses it.
+#[tokio::test]
+async fn test_secret_refuses_a_pending_key_other_than_the_published_next_key() {
+    let current = Harness::new(r#"{"alg": "ES256"}"#, Settings::default())
+        .rotate()
+        .await;
+    // What a function without next keys would have made from AWSCURRENT: a new key.
+    let elsewhere = Harness::new(
+        &json!({"alg": "ES256", "team": "x"}).to_string(),
+        Settings::default(),
+    )
+    .rotate()
+    .await;
+    let mut pending = elsewhere.clone();
+    let mut keys = pending[JWKS]["keys"].as_array().unwrap().clone();
+    keys.extend(current[JWKS]["keys"].as_array().unwrap().iter().cloned());
+    pending[JWKS]["keys"] = keys.into();
+    let h = Harness::new(&current.to_string(), Settings::default());
+    let token = h.rotator.store().start_rotation(NAME);
+    h.rotator
+        .store()
+        .put_pending(NAME, &token, &Secret::new(pending.to_string()), None)
+        .await
+        .unwrap();
+    let err = h.step(Step::TestSecret, &token).await.unwrap_err();
+    assert_eq!(err.error_type(), "TestFailed", "{err}");
+    assert!(
+        err.to_string().contains(&format!(
+            "AWSCURRENT published the next key {}",
+            current[NEXT_KID]
+        )),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn a_placeholder_alg_wins_over_configuration_for_a_first_key() {
     let settings = Settings {
-        algorithm: Some(Algorithm::Hs256),
+        algorithm: Some(Algorithm::Rs256),
         ..Settings::default()
     };
     let h = Harness::new(r#"{"alg": "EdDSA"}"#, settings.clone());
-    assert_eq!(h.rotate().await[ALG], "EdDSA");
-    let h = Harness::new("{}", settings);
+    let first = h.rotate().await;
+    assert_eq!(first[ALG], "EdDSA");
+    // The next key is what the next rotation would make: configuration's algorithm.
+    let next = KeySet::parse(&first[JWKS]).unwrap();
+    let next = next.find(first[NEXT_KID].as_str().unwrap()).unwrap();
+    assert_eq!(next.alg, Algorithm::Rs256);
+    let hmac = Settings {
+        algorithm: Some(Algorithm::Hs256),
+        ..Settings::default()
+    };
+    let h = Harness::new("{}", hmac);
     assert_eq!(h.rotate().await[ALG], "HS256");
 }
 

@@ -19,8 +19,15 @@ impl JwtEngine {
         Ok(match self.parse(ctx, stage, value)? {
             KeySecret::Keys(keys) => {
                 self.next_key_spec(ctx, Some(keys.alg), Some(&keys.key))?;
+                let next = keys.next.as_ref().map_or(String::new(), |next| {
+                    format!(
+                        ", next key \"{}\" ({}) published",
+                        sanitize(&next.kid),
+                        next.key.alg()
+                    )
+                });
                 format!(
-                    "{} signing key \"{}\", {} key(s) in the verification set",
+                    "{} signing key \"{}\"{next}, {} key(s) in the verification set",
                     keys.alg,
                     sanitize(&keys.kid),
                     keys.keys.keys().len()

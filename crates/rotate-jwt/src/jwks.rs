@@ -31,14 +31,22 @@ impl KeySet {
         Ok(Self { keys })
     }
 
-    /// A set of `newest` followed by the first `earlier` of `previous`, skipping any that is
-    /// `newest` again. Symmetric keys are left out of a set for asymmetric keys: that set is
-    /// meant to be published, and an HMAC key in it would be a published secret.
-    pub fn rotated(newest: Jwk, previous: impl IntoIterator<Item = Jwk>, earlier: usize) -> Self {
+    /// A set of `newest` (the signing key), then `next` (the key that signs after the next
+    /// rotation, published ahead of it), then the first `earlier` of `previous`, skipping any
+    /// that is already in. Symmetric keys are left out of a set for asymmetric keys: that
+    /// set is meant to be published, and an HMAC key in it would be a published secret.
+    pub fn rotated(
+        newest: Jwk,
+        next: Option<Jwk>,
+        previous: impl IntoIterator<Item = Jwk>,
+        earlier: usize,
+    ) -> Self {
         let public = !newest.is_symmetric();
         let mut keys = vec![newest];
+        keys.extend(next);
+        let ahead = keys.len();
         for jwk in previous {
-            if keys.len() > earlier {
+            if keys.len() >= ahead + earlier {
                 break;
             }
             if (public && jwk.is_symmetric()) || keys.iter().any(|k| k.kid == jwk.kid) {
@@ -79,18 +87,36 @@ mod tests {
     fn rotated_keeps_the_newest_and_the_configured_number_of_earlier_keys() {
         let earlier = [jwk(Algorithm::EdDsa, "b"), jwk(Algorithm::EdDsa, "c")];
         let kids = |set: &KeySet| set.keys().iter().map(|k| k.kid.clone()).collect::<Vec<_>>();
-        let set = KeySet::rotated(jwk(Algorithm::EdDsa, "a"), earlier.clone(), 1);
+        let set = KeySet::rotated(jwk(Algorithm::EdDsa, "a"), None, earlier.clone(), 1);
         assert_eq!(kids(&set), ["a", "b"]);
-        let set = KeySet::rotated(jwk(Algorithm::EdDsa, "a"), earlier.clone(), 5);
+        let set = KeySet::rotated(jwk(Algorithm::EdDsa, "a"), None, earlier.clone(), 5);
         assert_eq!(kids(&set), ["a", "b", "c"]);
-        let set = KeySet::rotated(jwk(Algorithm::EdDsa, "a"), earlier, 0);
+        let set = KeySet::rotated(jwk(Algorithm::EdDsa, "a"), None, earlier, 0);
         assert_eq!(kids(&set), ["a"]);
+    }
+
+    #[test]
+    fn the_next_key_follows_the_newest_and_does_not_count_as_earlier() {
+        let kids = |set: &KeySet| set.keys().iter().map(|k| k.kid.clone()).collect::<Vec<_>>();
+        // The previous set of a promotion: the old signing key, the promoted key, an older one.
+        let earlier = [
+            jwk(Algorithm::EdDsa, "b"),
+            jwk(Algorithm::EdDsa, "a"),
+            jwk(Algorithm::EdDsa, "c"),
+        ];
+        let next = Some(jwk(Algorithm::EdDsa, "n"));
+        let set = KeySet::rotated(jwk(Algorithm::EdDsa, "a"), next.clone(), earlier.clone(), 1);
+        assert_eq!(kids(&set), ["a", "n", "b"]);
+        let set = KeySet::rotated(jwk(Algorithm::EdDsa, "a"), next.clone(), earlier.clone(), 2);
+        assert_eq!(kids(&set), ["a", "n", "b", "c"]);
+        let set = KeySet::rotated(jwk(Algorithm::EdDsa, "a"), next, earlier, 0);
+        assert_eq!(kids(&set), ["a", "n"]);
     }
 
     #[test]
     fn a_published_set_never_takes_an_hmac_key() {
         let earlier = [jwk(Algorithm::Hs256, "h"), jwk(Algorithm::Rs256, "r")];
-        let set = KeySet::rotated(jwk(Algorithm::Es256, "e"), earlier, 1);
+        let set = KeySet::rotated(jwk(Algorithm::Es256, "e"), None, earlier, 1);
         let kids: Vec<_> = set.keys().iter().map(|k| k.kid.as_str()).collect();
         assert_eq!(kids, ["e", "r"]);
     }

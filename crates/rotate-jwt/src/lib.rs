@@ -1,8 +1,10 @@
 //! Secrets Manager rotation for JWT signing keys: HS256/384/512, ES256, EdDSA and RS256.
 //!
 //! Nothing outside the secret changes; what this function guarantees is the key lifecycle.
-//! Each rotation makes a new key and a verification set that still holds the key it
-//! replaces, so a token signed just before a rotation verifies after it.
+//! Each rotation signs with the key published one rotation earlier (or a new one), makes the
+//! key after it, and keeps the key it replaces in the verification set: a verifier that
+//! cached the set knows the new signing key, and a token signed just before a rotation
+//! verifies after it.
 
 mod algorithm;
 mod bare;
@@ -13,6 +15,7 @@ mod jwk;
 mod jwks;
 mod key;
 mod pem;
+pub mod publish;
 mod secret;
 mod settings;
 pub mod token;
@@ -22,5 +25,6 @@ pub use engine::JwtEngine;
 pub use jwk::Jwk;
 pub use jwks::KeySet;
 pub use key::{KeySize, SigningKey};
-pub use secret::{ALG, CREATED, ENGINE_NAME, JWKS, KID, SIGNING_KEY};
+pub use publish::{JwksPublisher, JwksTarget, S3Publisher};
+pub use secret::{ALG, CREATED, ENGINE_NAME, JWKS, KID, NEXT_KID, NEXT_SIGNING_KEY, SIGNING_KEY};
 pub use settings::{DEFAULT_PREVIOUS_KEYS, Settings};

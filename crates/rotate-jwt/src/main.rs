@@ -8,7 +8,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let store = AwsSecretStore::from_env().await;
     match JwtEngine::from_env() {
-        Ok(engine) => serve(Rotator::new(store, engine)).await,
+        Ok(engine) => {
+            let engine = engine.with_s3_when_publishing().await;
+            serve(Rotator::new(store, engine)).await
+        }
         Err(error) => serve_error(rotate_jwt::ENGINE_NAME, error).await,
     }
 }

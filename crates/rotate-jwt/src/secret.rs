@@ -1,7 +1,9 @@
 //! The secret's value, in the three forms this function accepts:
 //!
 //! - a key set: `{"alg", "kid", "created", "signing_key", "jwks", ...}`, enough for a signer
-//!   (`signing_key`, `kid`, `alg`) and a verifier (`jwks`) to work from AWSCURRENT alone;
+//!   (`signing_key`, `kid`, `alg`) and a verifier (`jwks`) to work from AWSCURRENT alone,
+//!   optionally with the key that signs after the next rotation (`next_kid`,
+//!   `next_signing_key`), already in `jwks` so that verifiers know it before it signs;
 //! - a placeholder: an empty value or a JSON object without `signing_key` (optionally naming
 //!   the `alg` it wants), from which the first key is made;
 //! - a bare key: any other non-JSON string, rotated to a new string of the same form.
@@ -21,6 +23,8 @@ pub const KID: &str = "kid";
 pub const CREATED: &str = "created";
 pub const SIGNING_KEY: &str = "signing_key";
 pub const JWKS: &str = "jwks";
+pub const NEXT_KID: &str = "next_kid";
+pub const NEXT_SIGNING_KEY: &str = "next_signing_key";
 const ENGINE: &str = "engine";
 pub const ENGINE_NAME: &str = "jwt";
 
@@ -45,7 +49,7 @@ impl From<&str> for Unusable {
 }
 
 pub enum KeySecret {
-    Keys(KeySetSecret),
+    Keys(Box<KeySetSecret>),
     Placeholder {
         fields: Map<String, Value>,
         alg: Option<Algorithm>,
@@ -61,6 +65,14 @@ pub struct KeySetSecret {
     pub kid: String,
     pub key: SigningKey,
     pub keys: KeySet,
+    /// The key the next rotation promotes, published in `keys` since it was made.
+    pub next: Option<NextKey>,
+}
+
+/// A key made one rotation ahead of its use.
+pub struct NextKey {
+    pub kid: String,
+    pub key: SigningKey,
 }
 
 impl KeySecret {
@@ -115,7 +127,7 @@ impl KeySecret {
             return Ok(Self::Placeholder { fields, alg });
         }
         let alg = alg.ok_or("it has a \"signing_key\" but no \"alg\"")?;
-        KeySetSecret::parse(fields, alg).map(Self::Keys)
+        KeySetSecret::parse(fields, alg).map(|keys| Self::Keys(Box::new(keys)))
     }
 }
 
@@ -158,20 +170,23 @@ impl KeySetSecret {
                     .into(),
             );
         }
+        let next = NextKey::parse(&fields, &kid, &keys)?;
         Ok(Self {
             fields,
             alg,
             kid,
             key,
             keys,
+            next,
         })
     }
 
-    /// Builds the JSON value for a new key: `fields` with this function's keys replaced.
+    /// Builds the JSON value for a new key: `fields` with this function's keys replaced,
+    /// and the next key's written or, when there is none, removed.
     pub fn value(
         mut fields: Map<String, Value>,
-        key: &SigningKey,
-        kid: &str,
+        (key, kid): (&SigningKey, &str),
+        next: Option<&NextKey>,
         keys: &KeySet,
         created: &str,
     ) -> Result<rotation_core::Secret, String> {
@@ -179,9 +194,74 @@ impl KeySetSecret {
         fields.insert(KID.into(), kid.into());
         fields.insert(CREATED.into(), created.into());
         fields.insert(SIGNING_KEY.into(), key.material()?.expose().into());
+        match next {
+            Some(next) => {
+                fields.insert(NEXT_KID.into(), next.kid.as_str().into());
+                let material = next.key.material()?;
+                fields.insert(NEXT_SIGNING_KEY.into(), material.expose().into());
+            }
+            None => {
+                fields.remove(NEXT_KID);
+                fields.remove(NEXT_SIGNING_KEY);
+            }
+        }
         fields.insert(JWKS.into(), keys.to_json());
         let text = Value::Object(fields).to_string();
         Ok(rotation_core::Secret::new(text))
+    }
+}
+
+impl NextKey {
+    /// The next key, when the value has one: both members or neither, a `next_kid` other than
+    /// the signing key's, listed in `jwks` with the same key (its `alg` is the listed one,
+    /// which a change of `JWT_ALGORITHM` may have made differ from the signing key's).
+    fn parse(
+        fields: &Map<String, Value>,
+        kid: &str,
+        keys: &KeySet,
+    ) -> Result<Option<Self>, Unusable> {
+        let (next_kid, material) = match (fields.get(NEXT_KID), fields.get(NEXT_SIGNING_KEY)) {
+            (None | Some(Value::Null), None | Some(Value::Null)) => return Ok(None),
+            (Some(Value::String(next_kid)), Some(Value::String(material)))
+                if !next_kid.is_empty() =>
+            {
+                (next_kid, material)
+            }
+            (_, None | Some(Value::Null)) => {
+                return Err("it has a \"next_kid\" but no \"next_signing_key\"".into());
+            }
+            (None | Some(Value::Null), _) => {
+                return Err("it has a \"next_signing_key\" but no \"next_kid\"".into());
+            }
+            _ => {
+                return Err(
+                    "\"next_kid\" and \"next_signing_key\" must be non-empty strings".into(),
+                );
+            }
+        };
+        if next_kid == kid {
+            return Err("\"next_kid\" is the signing key's \"kid\"".into());
+        }
+        let listed = keys.find(next_kid).ok_or_else(|| {
+            format!(
+                "\"jwks\" has no key with the secret's next_kid {:?}: verifiers would not \
+                 know the next key before it signs",
+                rotation_core::sanitize(next_kid)
+            )
+        })?;
+        let key = SigningKey::load(listed.alg, material)
+            .map_err(|e| format!("\"next_signing_key\": {e}"))?;
+        if !listed.same_key(&key.jwk(next_kid)?) {
+            return Err(Unusable::Malformed(format!(
+                "the \"jwks\" key with kid {:?} is not the {} \"next_signing_key\"",
+                rotation_core::sanitize(next_kid),
+                listed.alg
+            )));
+        }
+        Ok(Some(Self {
+            kid: next_kid.clone(),
+            key,
+        }))
     }
 }
 
@@ -202,8 +282,8 @@ mod tests {
     fn made(alg: Algorithm) -> (Map<String, Value>, SigningKey, String) {
         let key = SigningKey::generate(alg, KeySize::Minimum).unwrap();
         let kid = key.new_kid().unwrap();
-        let keys = KeySet::rotated(key.jwk(&kid).unwrap(), [], 0);
-        let value = KeySetSecret::value(Map::new(), &key, &kid, &keys, "t").unwrap();
+        let keys = KeySet::rotated(key.jwk(&kid).unwrap(), None, [], 0);
+        let value = KeySetSecret::value(Map::new(), (&key, &kid), None, &keys, "t").unwrap();
         let Value::Object(fields) = serde_json::from_str(value.expose()).unwrap() else {
             unreachable!()
         };
@@ -311,6 +391,91 @@ mod tests {
     }
 
     #[test]
+    fn an_inconsistent_next_key_is_refused_by_field() {
+        let (fields, _, kid) = made(Algorithm::EdDsa);
+        let next = SigningKey::generate(Algorithm::EdDsa, KeySize::Minimum).unwrap();
+        let next_kid = next.new_kid().unwrap();
+        let material = next.material().unwrap().expose().to_owned();
+        let listed = KeySet::rotated(
+            SigningKey::load(Algorithm::EdDsa, fields[SIGNING_KEY].as_str().unwrap())
+                .unwrap()
+                .jwk(&kid)
+                .unwrap(),
+            Some(next.jwk(&next_kid).unwrap()),
+            [],
+            0,
+        );
+        let value = |members: &[(&str, Value)]| {
+            let mut f = fields.clone();
+            f.insert(JWKS.into(), listed.to_json());
+            for (name, value) in members {
+                f.insert((*name).into(), value.clone());
+            }
+            Value::Object(f)
+        };
+        let good = value(&[
+            (NEXT_KID, json!(next_kid)),
+            (NEXT_SIGNING_KEY, json!(material)),
+        ]);
+        let Ok(KeySecret::Keys(parsed)) = KeySecret::parse(&good.to_string()) else {
+            panic!("a consistent next key is refused")
+        };
+        assert_eq!(parsed.next.unwrap().kid, next_kid);
+        let other = SigningKey::generate(Algorithm::EdDsa, KeySize::Minimum).unwrap();
+        let other_material = other.material().unwrap().expose().to_owned();
+        let cases = [
+            (
+                value(&[(NEXT_KID, json!(next_kid))]),
+                "a \"next_kid\" but no \"next_signing_key\"",
+            ),
+            (
+                value(&[(NEXT_SIGNING_KEY, json!(material))]),
+                "a \"next_signing_key\" but no \"next_kid\"",
+            ),
+            (
+                value(&[(NEXT_KID, json!(kid)), (NEXT_SIGNING_KEY, json!(material))]),
+                "\"next_kid\" is the signing key's",
+            ),
+            (
+                value(&[
+                    (NEXT_KID, json!("unlisted")),
+                    (NEXT_SIGNING_KEY, json!(material)),
+                ]),
+                "no key with the secret's next_kid \"unlisted\"",
+            ),
+            (
+                value(&[
+                    (NEXT_KID, json!(next_kid)),
+                    (NEXT_SIGNING_KEY, json!(other_material)),
+                ]),
+                "is not the EdDSA \"next_signing_key\"",
+            ),
+            (
+                value(&[(NEXT_KID, json!(next_kid)), (NEXT_SIGNING_KEY, json!(7))]),
+                "must be non-empty strings",
+            ),
+        ];
+        for (value, message) in cases {
+            let reason = malformed(&value);
+            assert!(
+                reason.contains(message),
+                "{reason} should mention {message}"
+            );
+            assert!(
+                !quotes_any(&reason, &[&material, &other_material]),
+                "{reason}"
+            );
+        }
+    }
+
+    /// Whether `reason` holds a line of any of the PEM blocks.
+    fn quotes_any(reason: &str, pems: &[&str]) -> bool {
+        pems.iter()
+            .flat_map(|pem| pem.lines().filter(|l| !l.starts_with("-----")))
+            .any(|line| reason.contains(line))
+    }
+
+    #[test]
     fn a_short_hmac_key_is_refused() {
         let (mut fields, _, _) = made(Algorithm::Hs256);
         fields.insert(ALG.into(), json!("HS512"));
@@ -336,7 +501,16 @@ mod properties {
     /// for it.
     const MARK: &str = "keyQ7xZ";
 
-    const OWN: [&str; 6] = [ALG, KID, CREATED, SIGNING_KEY, JWKS, ENGINE];
+    const OWN: [&str; 8] = [
+        ALG,
+        KID,
+        CREATED,
+        SIGNING_KEY,
+        JWKS,
+        ENGINE,
+        NEXT_KID,
+        NEXT_SIGNING_KEY,
+    ];
 
     fn scalar() -> impl Strategy<Value = Value> {
         prop_oneof![
@@ -375,9 +549,15 @@ mod properties {
     ) -> Result<(), TestCaseError> {
         let key = SigningKey::generate(alg, size).unwrap();
         let kid = key.new_kid().unwrap();
-        let keys = KeySet::rotated(key.jwk(&kid).unwrap(), [], 0);
-        let value =
-            KeySetSecret::value(team.clone(), &key, &kid, &keys, "2025-01-01T00:00:00Z").unwrap();
+        let keys = KeySet::rotated(key.jwk(&kid).unwrap(), None, [], 0);
+        let value = KeySetSecret::value(
+            team.clone(),
+            (&key, &kid),
+            None,
+            &keys,
+            "2025-01-01T00:00:00Z",
+        )
+        .unwrap();
         let text = if pretty {
             let parsed: Value = serde_json::from_str(value.expose()).unwrap();
             format!("\n  {}\n", serde_json::to_string_pretty(&parsed).unwrap())

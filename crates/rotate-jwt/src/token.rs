@@ -102,7 +102,7 @@ mod tests {
 
     fn keyed(alg: Algorithm, kid: &str) -> (SigningKey, KeySet) {
         let key = SigningKey::generate(alg, KeySize::Minimum).unwrap();
-        let set = KeySet::rotated(key.jwk(kid).unwrap(), [], 0);
+        let set = KeySet::rotated(key.jwk(kid).unwrap(), None, [], 0);
         (key, set)
     }
 

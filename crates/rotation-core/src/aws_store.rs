@@ -7,6 +7,7 @@ use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
 
 use crate::redact::{Secret, sanitize};
+use crate::schedule::RotationRules;
 use crate::store::{AWSCURRENT, AWSPENDING, SecretMetadata, SecretStore, StoreError};
 
 /// Bounds on every Secrets Manager call, so an endpoint that cannot be reached (a VPC with
@@ -100,6 +101,15 @@ impl SecretStore for AwsSecretStore {
                 .iter()
                 .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
                 .collect(),
+            rotation_rules: out
+                .rotation_rules()
+                .map(|rules| RotationRules {
+                    automatically_after_days: rules
+                        .automatically_after_days()
+                        .and_then(|days| u64::try_from(days).ok()),
+                    schedule_expression: rules.schedule_expression().map(str::to_owned),
+                })
+                .unwrap_or_default(),
         })
     }
 

@@ -13,10 +13,10 @@ use crate::deadline::{Bound, Deadline};
 use crate::redact::Secret;
 use crate::store::{SecretMetadata, SecretStore, StoreError};
 
-/// The longest one call may take when the deadline leaves more: a little longer than the
-/// SDK's own operation timeout, so that when there is time for it, the SDK's timeout (with
-/// its retries inside) is the one that decides, never a race between the two.
-const PER_CALL: Duration =
+/// The longest one call to an AWS API may take when the deadline leaves more: a little longer
+/// than the SDK's own operation timeout, so that when there is time for it, the SDK's timeout
+/// (with its retries inside) is the one that decides, never a race between the two.
+pub const AWS_CALL_BOUND: Duration =
     crate::aws_store::OPERATION_TIMEOUT.saturating_add(Duration::from_secs(1));
 
 pub(crate) struct BoundedStore<'a> {
@@ -38,7 +38,7 @@ impl<'a> BoundedStore<'a> {
             return call.await;
         }
         let fail = |message: String| StoreError::Timeout { operation, message };
-        let limit = Bound::new(PER_CALL, self.deadline)
+        let limit = Bound::new(AWS_CALL_BOUND, self.deadline)
             .limit()
             .map_err(|exhausted| fail(format!("not sent: {exhausted}")))?;
         tokio::time::timeout(limit.duration, call)

@@ -171,4 +171,23 @@ pub trait Engine: Send + Sync {
         ctx: &StepContext<'_>,
         versions: &Versions<'_>,
     ) -> Result<(), RotationError>;
+
+    /// Runs once finishSecret has AWSCURRENT on the new version, and again whenever a retried
+    /// finishSecret finds it there: for what lives outside the secret and must follow
+    /// AWSCURRENT (a published key set). An error fails the step, and the retry runs it
+    /// again, so it must be safe to repeat.
+    async fn after_finish(
+        &self,
+        _ctx: &StepContext<'_>,
+        _finished: &Finished<'_>,
+    ) -> Result<(), RotationError> {
+        Ok(())
+    }
+}
+
+/// What finishSecret settled: the version now AWSCURRENT, and the secret's schedule.
+#[derive(Debug, Clone, Copy)]
+pub struct Finished<'a> {
+    pub version: &'a str,
+    pub rules: &'a crate::schedule::RotationRules,
 }

@@ -122,6 +122,10 @@ pub enum RotationError {
     /// The crypto library refused to make or use a key (not the key's fault).
     #[error("{0}")]
     Crypto(String),
+
+    /// What follows AWSCURRENT outside the secret could not be written (a published key set).
+    #[error("publishing {what} failed: {message}")]
+    Publish { what: String, message: String },
 }
 
 impl RotationError {
@@ -146,6 +150,7 @@ impl RotationError {
             Self::Config(_) => "ConfigurationError",
             Self::TestFailed(_) => "TestFailed",
             Self::Crypto(_) => "CryptoFailure",
+            Self::Publish { .. } => "PublishFailed",
         }
     }
 }

@@ -29,14 +29,16 @@ mod rds;
 mod recording_store;
 mod redact;
 mod rotator;
+mod schedule;
 mod server;
 mod settings;
 mod store;
 mod strategy;
 
 pub use aws_store::{AwsSecretStore, aws_sdk_config, aws_sdk_config_from, service_message};
+pub use bounded_store::AWS_CALL_BOUND;
 pub use deadline::{Bound, Deadline, Exhausted, Limit};
-pub use engine::{Applied, Engine, MAX_SECRET_BYTES, StepContext, Versions};
+pub use engine::{Applied, Engine, Finished, MAX_SECRET_BYTES, StepContext, Versions};
 pub use error::{FailureKind, RotationError};
 pub use event::{RotationEvent, Step};
 pub use inspect::{Finding, Inspect, Probe};
@@ -56,6 +58,7 @@ pub use rds::{
 };
 pub use redact::{REDACTED, Secret, sanitize, scrub, server_message};
 pub use rotator::{Outcome, Rotator};
+pub use schedule::RotationRules;
 pub use server::{
     AdminRights, Credentials, Endpoint, EndpointError, Identity, LoginFailure, LoginRole,
     PasswordCheck, Server, UserChange,

@@ -195,6 +195,8 @@ impl SecretStore for InMemorySecretStore {
                 .map(|(id, (_, stages))| (id.clone(), stages.clone()))
                 .collect(),
             tags: secret.tags.clone(),
+            // RotateSecret here takes no schedule.
+            rotation_rules: Default::default(),
         })
     }
 

@@ -6,7 +6,7 @@ use tracing::{Instrument, error, info, info_span};
 
 use crate::bounded_store::BoundedStore;
 use crate::deadline::Deadline;
-use crate::engine::{Applied, Engine, StepContext, Versions};
+use crate::engine::{Applied, Engine, Finished, StepContext, Versions};
 use crate::error::{FailureKind, RotationError};
 use crate::event::{RotationEvent, Step};
 use crate::redact::Secret;
@@ -176,8 +176,16 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
             when(reads_pending, ctx.fetch(AWSPENDING, Some(&event.token))),
         );
         let metadata = metadata.map_err(|e| e.for_stage(&event.secret_id, "metadata"))?;
+        let finished = Finished {
+            version: &event.token,
+            rules: &metadata.rotation_rules,
+        };
         if Self::precheck(&metadata, event, caller)? == Precheck::AlreadyCurrent {
             info!("version is already AWSCURRENT; nothing to do");
+            if event.step == Step::FinishSecret {
+                // A retry after the label moved and what follows it failed.
+                self.engine.after_finish(&ctx, &finished).await?;
+            }
             return Ok(Outcome::AlreadyCurrent);
         }
         let required = |stage: &str, value: Option<Result<Option<Secret>, RotationError>>| {
@@ -229,6 +237,7 @@ impl<S: SecretStore, E: Engine> Rotator<S, E> {
                     .await
                     .map_err(|e| e.for_stage(&event.secret_id, AWSCURRENT))?;
                 info!(previous_version = %sanitize(holder), "moved AWSCURRENT to the new version");
+                self.engine.after_finish(&ctx, &finished).await?;
                 Ok(Outcome::Finished)
             }
         }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use crate::redact::Secret;
+use crate::schedule::RotationRules;
 
 pub const AWSCURRENT: &str = "AWSCURRENT";
 pub const AWSPENDING: &str = "AWSPENDING";
@@ -23,6 +24,8 @@ pub struct SecretMetadata {
     /// Tag key → value. RDS marks the master secrets it manages with the DB instance or
     /// cluster they belong to.
     pub tags: BTreeMap<String, String>,
+    /// The schedule, when rotation was ever turned on.
+    pub rotation_rules: RotationRules,
 }
 
 impl SecretMetadata {
