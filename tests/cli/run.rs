@@ -1,7 +1,7 @@
 //! `rotate run`: a whole rotation without Lambda, leaving the secret as a Lambda rotation
 //! would, and refusing while another rotation is under way.
 
-use integration_tests::{postgres, rotate};
+use integration_tests::{SecretsManager, install_crypto_provider, moto, postgres, rotate, unique};
 use rotation_core::{AWSCURRENT, AWSPREVIOUS};
 
 use crate::{PENDING, PgSecret, holder, problems};
@@ -130,4 +130,36 @@ async fn run_proceeds_when_awspending_was_left_on_the_current_version() {
             .can_login(&pg.user, &pg.current_password().await)
             .await
     );
+}
+
+/// The tool acts as the function does: with `JWKS_BUCKET` set, the rotation it runs writes
+/// the new public set to S3 (a secret with no schedule: the shortest cache lifetime).
+#[tokio::test]
+async fn run_publishes_the_public_set_as_the_function_does() {
+    install_crypto_provider();
+    let sm = SecretsManager::connect().await;
+    let s3 = moto().s3().await;
+    let bucket = unique("jwks").replace('_', "-");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let name = unique("jwt/cli");
+    sm.create(&name, r#"{"alg": "EdDSA"}"#).await;
+    let endpoint = moto().endpoint.clone();
+    let run = rotate(
+        &["run", "--engine", "jwt", "--secret-id", &name],
+        &[("JWKS_BUCKET", &bucket), ("AWS_ENDPOINT_URL_S3", &endpoint)],
+    )
+    .await
+    .expect(0);
+    assert!(run.stdout.contains("✓ finishSecret  finished"), "{run:?}");
+    let object = s3
+        .get_object()
+        .bucket(&bucket)
+        .key(format!("{name}/jwks.json"))
+        .send()
+        .await
+        .expect("the set is published");
+    assert_eq!(object.cache_control(), Some("public, max-age=7200"));
+    let body = object.body.collect().await.unwrap().into_bytes();
+    let set: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(set, sm.value(&name, AWSCURRENT).await.unwrap()["jwks"]);
 }

@@ -190,13 +190,7 @@ impl Moto {
     /// A Lambda client of moto for the calling test's runtime (SDK clients must not outlive
     /// the runtime they ran on).
     pub async fn lambda(&self) -> aws_sdk_lambda::Client {
-        use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(&self.endpoint)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-            .load()
-            .await;
+        let config = self.sdk_config().await;
         // Secrets Manager invokes a rotation function once per step; an SDK retry would run
         // a step again behind the test's back.
         let config = aws_sdk_lambda::config::Builder::from(&config)
@@ -205,15 +199,20 @@ impl Moto {
         aws_sdk_lambda::Client::from_conf(config)
     }
 
-    /// An S3 client of moto (path-style: the bucket is not in the host name).
-    pub async fn s3(&self) -> aws_sdk_s3::Client {
+    /// What every client of moto is made from: its endpoint, a region, test credentials.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
-        let config = aws_config::defaults(BehaviorVersion::latest())
+        aws_config::defaults(BehaviorVersion::latest())
             .endpoint_url(&self.endpoint)
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
             .load()
-            .await;
+            .await
+    }
+
+    /// An S3 client of moto (path-style: the bucket is not in the host name).
+    pub async fn s3(&self) -> aws_sdk_s3::Client {
+        let config = self.sdk_config().await;
         let config = aws_sdk_s3::config::Builder::from(&config)
             .force_path_style(true)
             .build();

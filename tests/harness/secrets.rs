@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_secretsmanager::primitives::Blob;
 use aws_sdk_secretsmanager::types::RotationRulesType;
 use rotation_core::{AWSPENDING, AwsSecretStore};
@@ -32,12 +31,7 @@ impl SecretsManager {
     /// A client for this test's runtime; SDK clients must not outlive the runtime they ran on.
     pub async fn connect() -> Self {
         let moto = moto();
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(&moto.endpoint)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-            .load()
-            .await;
+        let config = moto.sdk_config().await;
         Self {
             client: Client::new(&config),
             lambda_arn: moto.lambda_arn.clone(),

@@ -7,7 +7,6 @@
 
 use crate::fixture::Fixture;
 
-use aws_config::SdkConfig;
 use integration_tests::{
     PgCluster, SecretsManager, attacker_postgres, moto, postgres, tls_postgres, unique,
 };
@@ -32,7 +31,8 @@ fn admin_settings(admin_arn: &str) -> Settings {
 /// The engine as the function builds it (RDS endpoints looked up, here in moto), configured
 /// by `settings`.
 async fn deployed(settings: Settings) -> PostgresEngine {
-    rotate_postgres::engine(settings).with_directory(AwsRds::from_config(&moto_config().await))
+    rotate_postgres::engine(settings)
+        .with_directory(AwsRds::from_config(&moto().sdk_config().await))
 }
 
 /// A user role on the attacker's cluster, and a secret for it naming `admin_arn`.
@@ -161,18 +161,6 @@ async fn a_user_who_logs_in_in_cleartext_is_proved_with_a_refused_wrong_password
 /// A DB identifier no other test uses (RDS allows letters, digits and hyphens).
 fn rds_id(prefix: &str) -> String {
     unique(prefix).replace('_', "-")
-}
-
-/// The AWS configuration the harness's moto answers, for the RDS client.
-async fn moto_config() -> SdkConfig {
-    use aws_config::{BehaviorVersion, Region};
-    use aws_sdk_secretsmanager::config::Credentials;
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(&moto().endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .load()
-        .await
 }
 
 /// An engine for admin secret `master` that trusts the TLS cluster's CA.

@@ -110,9 +110,10 @@ pub fn build(
             rotate_neo4j::MIN_PASSWORD_LENGTH,
             lookup,
         )?)),
-        EngineKind::Jwt => Box::new(rotate_jwt::JwtEngine::new(
-            rotate_jwt::Settings::from_lookup(lookup)?,
-        )),
+        EngineKind::Jwt => Box::new(
+            rotate_jwt::JwtEngine::new(rotate_jwt::Settings::from_lookup(lookup)?)
+                .with_s3_from(config),
+        ),
     })
 }
 

@@ -48,11 +48,21 @@ impl JwtEngine {
     }
 
     /// With an S3 client when `JWKS_BUCKET` is set; made only then, so a function that
-    /// publishes nothing starts no client for it.
+    /// publishes nothing loads no configuration for it.
     pub async fn with_s3_when_publishing(self) -> Self {
         if self.settings.jwks.is_some() {
-            let s3 = S3Publisher::from_env().await;
-            self.with_publisher(Arc::new(s3))
+            let config = rotation_core::aws_sdk_config().await;
+            self.with_s3_from(&config)
+        } else {
+            self
+        }
+    }
+
+    /// As [`Self::with_s3_when_publishing`], on a configuration already loaded (the
+    /// operator's tool, which acts as the function does).
+    pub fn with_s3_from(self, config: &aws_config::SdkConfig) -> Self {
+        if self.settings.jwks.is_some() {
+            self.with_publisher(Arc::new(S3Publisher::from_config(config)))
         } else {
             self
         }

@@ -82,13 +82,12 @@ pub struct S3Publisher {
 }
 
 impl S3Publisher {
-    /// `AWS_ENDPOINT_URL_S3` (or `AWS_ENDPOINT_URL`) reaches another endpoint, such as moto;
-    /// path-style addressing then keeps the bucket out of the host name.
-    pub async fn from_env() -> Self {
-        let config = rotation_core::aws_sdk_config().await;
-        let custom = std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
-            || std::env::var_os("AWS_ENDPOINT_URL").is_some();
-        let s3 = aws_sdk_s3::config::Builder::from(&config)
+    /// A client on `config`. Another endpoint (`AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`,
+    /// such as moto) is addressed path-style, which keeps the bucket out of the host name.
+    pub fn from_config(config: &aws_config::SdkConfig) -> Self {
+        let custom =
+            config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        let s3 = aws_sdk_s3::config::Builder::from(config)
             .force_path_style(custom)
             .build();
         Self {

@@ -112,4 +112,12 @@ impl<E: Engine + ?Sized> Engine for Box<E> {
     ) -> Result<(), RotationError> {
         (**self).verify(ctx, versions).await
     }
+
+    async fn after_finish(
+        &self,
+        ctx: &StepContext<'_>,
+        finished: &crate::engine::Finished<'_>,
+    ) -> Result<(), RotationError> {
+        (**self).after_finish(ctx, finished).await
+    }
 }
