@@ -127,7 +127,10 @@ fn every_secret_gets_a_rotation_schedule_with_the_documented_defaults() {
         assert_eq!(each[1], json!({"Ref": secrets}));
         let schedule = &each[2][format!("{prefix}RotationSchedule&{{SecretArn}}")];
         assert_eq!(schedule["Type"], "AWS::SecretsManager::RotationSchedule");
-        assert_eq!(schedule["DependsOn"], format!("{prefix}InvokePermission"));
+        assert_eq!(
+            schedule["DependsOn"],
+            format!("{prefix}InvokePermission&{{SecretArn}}")
+        );
         let p = &schedule["Properties"];
         assert_eq!(p["SecretId"], json!({"Ref": "SecretArn"}));
         assert_eq!(
@@ -147,21 +150,33 @@ fn every_secret_gets_a_rotation_schedule_with_the_documented_defaults() {
     }
 }
 
+/// One permission per secret, each naming it: Secrets Manager of this account may invoke a
+/// function for its listed secrets only.
 #[test]
 fn only_secrets_manager_of_this_account_may_invoke_a_function() {
     let t = template();
-    for (prefix, _, secrets, ..) in FUNCTIONS {
-        let permission = &t["Resources"][format!("{prefix}InvokePermission")];
+    for (prefix, ..) in FUNCTIONS {
+        let each = t["Resources"][format!("Fn::ForEach::{prefix}Secrets")]
+            .as_array()
+            .unwrap();
+        let permission = &each[2][format!("{prefix}InvokePermission&{{SecretArn}}")];
         assert_eq!(permission["Type"], "AWS::Lambda::Permission", "{prefix}");
         let p = &permission["Properties"];
+        assert_eq!(
+            p["FunctionName"],
+            json!({"Fn::GetAtt": [format!("{prefix}Function"), "Arn"]})
+        );
         assert_eq!(p["Action"], "lambda:InvokeFunction");
         assert_eq!(p["Principal"], "secretsmanager.amazonaws.com");
         assert_eq!(p["SourceAccount"], json!({"Ref": "AWS::AccountId"}));
-        assert_eq!(
-            p["SourceArn"]["Fn::If"][1],
-            json!({"Fn::Select": [0, {"Ref": secrets}]}),
-            "a single secret is named as the source"
-        );
+        assert_eq!(p["SourceArn"], json!({"Ref": "SecretArn"}));
+        let others = t["Resources"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter(|r| r["Type"] == "AWS::Lambda::Permission")
+            .count();
+        assert_eq!(others, 0, "no permission outside the loops");
     }
 }
 
@@ -226,14 +241,7 @@ fn roles_grant_the_rotation_actions_on_the_named_secrets_only() {
                 );
                 assert_eq!(acts, ["rds:DescribeDBInstances", "rds:DescribeDBClusters"]);
             }
-            if acts.iter().any(|a| a.starts_with("kms:")) {
-                assert_eq!(
-                    condition.as_deref(),
-                    Some("HasKmsKey"),
-                    "{prefix}: kms only with a key"
-                );
-                assert_eq!(*resource, json!({"Ref": "KmsKeyArn"}));
-            }
+            // KMS grants: keys_serve_their_own_secrets_only.
             if *resource == json!("*") {
                 assert_eq!(
                     condition.as_deref(),
@@ -397,6 +405,217 @@ fn every_function_has_a_rule_on_the_services_rotation_failures() {
         assert_eq!(targets.len(), 1);
         assert_eq!(targets[0]["Arn"], json!({"Ref": "AlarmTopicArn"}));
     }
+}
+
+/// What CloudFormation would refuse before creating anything, for `given` parameter values:
+/// (parameters refused by their own constraints, rules whose assertions fail).
+fn refused(given: Value) -> (Vec<String>, Vec<String>) {
+    let root = workspace_root();
+    let out = Command::new(python())
+        .arg(root.join("tests/template/guards.py"))
+        .arg(root.join("template.yaml"))
+        .arg(given.to_string())
+        .output()
+        .expect("run the venv's Python (make test creates it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verdict: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names = |key: &str| -> Vec<String> {
+        verdict[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_owned())
+            .collect()
+    };
+    (names("parameters"), names("rules"))
+}
+
+const SECRET: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db/app-AbC123";
+const OTHER_SECRET: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db/b-XyZ789";
+const ADMIN_SECRET: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db/admin-Q1w2E3";
+
+#[test]
+fn the_defaults_and_a_full_deployment_pass_every_guard() {
+    let none = (Vec::<String>::new(), Vec::<String>::new());
+    assert_eq!(refused(json!({})), none);
+    let full = json!({
+        "PostgresSecretArns": format!("{SECRET},{OTHER_SECRET}"),
+        "PostgresAdminSecretArn": ADMIN_SECRET,
+        "Neo4jSecretArns": OTHER_SECRET,
+        "Neo4jAdminSecretArn": ADMIN_SECRET,
+        "JwtSecretArns": SECRET,
+        "SubnetIds": "subnet-1,subnet-2",
+        "SecurityGroupIds": "sg-1",
+        "RotationWindow": "24h",
+        "JwtRsaKeyBits": "8192",
+    });
+    assert_eq!(refused(full), none);
+}
+
+/// The role names the admin secret by ARN; one without its suffix never matches, and the
+/// first alternating rotation would get AccessDenied.
+#[test]
+fn an_admin_secret_arn_without_its_suffix_is_refused() {
+    for parameter in ["PostgresAdminSecretArn", "Neo4jAdminSecretArn"] {
+        let unsuffixed = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db/admin";
+        let (parameters, _) = refused(json!({ parameter: unsuffixed }));
+        assert_eq!(parameters, [parameter]);
+    }
+}
+
+/// A trailing or doubled comma would make a rotation schedule for the secret "".
+#[test]
+fn an_empty_entry_in_a_secret_list_is_refused() {
+    for (_, _, list, ..) in FUNCTIONS {
+        for value in [
+            format!("{SECRET},"),
+            format!(",{SECRET}"),
+            format!("{SECRET},,{OTHER_SECRET}"),
+        ] {
+            let (_, rules) = refused(json!({ list: value }));
+            assert_eq!(rules, [format!("{list}HaveNoEmptyEntry")], "{value}");
+        }
+    }
+}
+
+/// Lambda refuses subnets without a security group, but only when it creates the function.
+#[test]
+fn subnets_without_security_groups_are_refused() {
+    let (_, rules) = refused(json!({"JwtSecretArns": SECRET, "SubnetIds": "subnet-1"}));
+    assert_eq!(rules, ["VpcNeedsSecurityGroups"]);
+}
+
+/// Secrets Manager takes a window of 1 to 24 hours.
+#[test]
+fn a_rotation_window_secrets_manager_rejects_is_refused() {
+    for window in ["0h", "25h", "99h", "3", "03h"] {
+        let (parameters, _) = refused(json!({ "RotationWindow": window }));
+        assert_eq!(parameters, ["RotationWindow"], "{window}");
+    }
+    for window in ["", "1h", "9h", "10h", "24h"] {
+        assert!(
+            refused(json!({ "RotationWindow": window })).0.is_empty(),
+            "{window}"
+        );
+    }
+}
+
+/// The template offers exactly the RSA sizes the function makes.
+#[test]
+fn the_rsa_key_sizes_are_the_functions() {
+    let t = template();
+    let offered: Vec<String> = t["Parameters"]["JwtRsaKeyBits"]["AllowedValues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str().filter(|v| !v.is_empty()).map(str::to_owned))
+        .collect();
+    let made: Vec<String> = rotate_jwt::RSA_BITS.iter().map(|b| b.to_string()).collect();
+    assert_eq!(offered, made);
+}
+
+/// The secrets' key serves each role through Secrets Manager only, for its own secrets (and
+/// its admin secret); an admin secret's own key may only decrypt that secret; the functions'
+/// environment has a key of its own.
+#[test]
+fn keys_serve_their_own_secrets_only() {
+    let t = template();
+    assert_eq!(
+        t["Globals"]["Function"]["KmsKeyArn"],
+        json!({"Fn::If": ["HasEnvironmentKmsKey", {"Ref": "EnvironmentKmsKeyArn"}, {"Ref": "AWS::NoValue"}]})
+    );
+    for (prefix, _, secrets, ..) in FUNCTIONS {
+        let granted = statements(&t["Resources"][format!("{prefix}Role")]);
+        let kms: Vec<_> = granted
+            .iter()
+            .filter(|(_, s)| actions(s).iter().any(|a| a.starts_with("kms:")))
+            .collect();
+        for (condition, statement) in &kms {
+            let only = &statement["Condition"]["StringEquals"];
+            assert_eq!(
+                only["kms:ViaService"],
+                json!({"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}),
+                "{prefix}: through Secrets Manager only"
+            );
+            let context = &only["kms:EncryptionContext:SecretARN"];
+            match condition.as_deref() {
+                Some("HasKmsKey") => {
+                    assert_eq!(statement["Resource"], json!({"Ref": "KmsKeyArn"}));
+                    let text = context.to_string();
+                    assert!(
+                        text.contains(&format!("\"Ref\":\"{secrets}\"")),
+                        "{prefix}: {text}"
+                    );
+                }
+                Some(own) if own == format!("{prefix}AdminHasOwnKey") => {
+                    assert_eq!(statement["Resource"], json!({"Ref": "AdminKmsKeyArn"}));
+                    assert_eq!(actions(statement), ["kms:Decrypt"]);
+                    assert_eq!(*context, json!({"Ref": format!("{prefix}AdminSecretArn")}));
+                }
+                other => panic!("{prefix}: a KMS grant under {other:?}"),
+            }
+        }
+        assert_eq!(kms.len(), if prefix == "Jwt" { 1 } else { 2 }, "{prefix}");
+    }
+}
+
+/// A stack update rotates database secrets at once (it proves the network path), never JWT
+/// keys unless asked: two updates within a token's lifetime would break the overlap rule.
+#[test]
+fn only_database_schedules_rotate_on_update_by_default() {
+    let t = template();
+    for (prefix, _, _, days, _) in FUNCTIONS {
+        let each = t["Resources"][format!("Fn::ForEach::{prefix}Secrets")]
+            .as_array()
+            .unwrap();
+        let schedule = &each[2][format!("{prefix}RotationSchedule&{{SecretArn}}")];
+        let parameter = days.replace("RotationDays", "RotateImmediatelyOnUpdate");
+        assert_eq!(
+            schedule["Properties"]["RotateImmediatelyOnUpdate"],
+            json!({"Ref": parameter})
+        );
+        let default = if prefix == "Jwt" { "false" } else { "true" };
+        assert_eq!(t["Parameters"][&parameter]["Default"], default, "{prefix}");
+    }
+}
+
+/// The rotation audit trail outlives a removed secret or a deleted stack; a VPC function gets
+/// what Lambda's own VPC policy grants; the JWT function has a core for RSA keys.
+#[test]
+fn logs_stay_vpc_actions_match_lambdas_and_rsa_keys_have_a_core() {
+    let t = template();
+    for (prefix, ..) in FUNCTIONS {
+        let group = &t["Resources"][format!("{prefix}LogGroup")];
+        assert_eq!(group["DeletionPolicy"], "Retain", "{prefix}");
+        assert_eq!(group["UpdateReplacePolicy"], "Retain", "{prefix}");
+    }
+    for prefix in ["Postgres", "Neo4j"] {
+        let vpc: Vec<String> = statements(&t["Resources"][format!("{prefix}Role")])
+            .iter()
+            .filter(|(condition, _)| condition.as_deref() == Some("HasVpc"))
+            .flat_map(|(_, s)| actions(s))
+            .collect();
+        // AWSLambdaVPCAccessExecutionRole's EC2 actions.
+        let mut expected = [
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:CreateNetworkInterface",
+            "ec2:DeleteNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeSubnets",
+            "ec2:UnassignPrivateIpAddresses",
+        ];
+        expected.sort();
+        let mut vpc = vpc;
+        vpc.sort();
+        assert_eq!(vpc, expected, "{prefix}");
+    }
+    let jwt = &t["Resources"]["JwtFunction"]["Properties"];
+    assert!(jwt["MemorySize"].as_u64().unwrap() >= 1769, "one full vCPU");
+    assert!(jwt["Timeout"].as_u64().unwrap() >= 120);
 }
 
 #[test]

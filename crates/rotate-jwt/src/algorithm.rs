@@ -4,9 +4,12 @@ use std::fmt;
 
 /// RFC 7518 §3.3: RSA keys for RS256 are at least 2048 bits.
 pub const MIN_RSA_BITS: usize = 2048;
-/// The RSA sizes a new key may have (what aws-lc-rs generates). 8192-bit keys are kept for
-/// imported keys of that size; making one takes seconds.
+/// The RSA sizes a new key may have (what aws-lc-rs generates). An 8192-bit key takes seconds
+/// of CPU to make, tens of them at a small Lambda's share of a core, so only
+/// `JWT_RSA_KEY_BITS=8192` asks for one.
 pub const RSA_BITS: [usize; 4] = [2048, 3072, 4096, 8192];
+/// The largest size a rotation keeps from the current key on its own.
+pub const MAX_KEPT_RSA_BITS: usize = 4096;
 /// The algorithm of a first key when neither the secret nor the configuration names one:
 /// asymmetric, so verifiers need nothing secret, and small and fast to sign with.
 pub const DEFAULT_ALGORITHM: Algorithm = Algorithm::Es256;

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tracing::{info, warn};
 
-use crate::algorithm::{Algorithm, DEFAULT_ALGORITHM, RSA_BITS};
+use crate::algorithm::{Algorithm, DEFAULT_ALGORITHM, MAX_KEPT_RSA_BITS, RSA_BITS};
 use crate::base64url;
 use crate::jwks::KeySet;
 use crate::key::{KeySize, SigningKey};
@@ -117,13 +117,7 @@ impl JwtEngine {
         let size = match alg {
             Algorithm::Rs256 => match (self.settings.rsa_bits, kept) {
                 (Some(bits), _) => KeySize::RsaBits(bits),
-                // A hand-made key of an unusual size is replaced by the next size up.
-                (None, Some(KeySize::RsaBits(bits))) => KeySize::RsaBits(
-                    RSA_BITS
-                        .into_iter()
-                        .find(|b| *b >= bits)
-                        .unwrap_or(RSA_BITS[RSA_BITS.len() - 1]),
-                ),
+                (None, Some(KeySize::RsaBits(bits))) => KeySize::RsaBits(kept_rsa_bits(bits)),
                 _ => KeySize::Minimum,
             },
             Algorithm::Hs256 | Algorithm::Hs384 | Algorithm::Hs512 => {
@@ -448,6 +442,17 @@ impl Engine for JwtEngine {
             )),
         }
     }
+}
+
+/// The size of the key after a current key of `bits`, when no setting says: a hand-made key
+/// of an unusual size is replaced by the next size up, and a key over 4096 bits by a
+/// 4096-bit one, so that only `JWT_RSA_KEY_BITS=8192` makes a rotation that slow.
+fn kept_rsa_bits(bits: usize) -> usize {
+    RSA_BITS
+        .into_iter()
+        .filter(|b| *b <= MAX_KEPT_RSA_BITS)
+        .find(|b| *b >= bits)
+        .unwrap_or(MAX_KEPT_RSA_BITS)
 }
 
 #[cfg(test)]

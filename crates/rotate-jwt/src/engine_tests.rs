@@ -502,3 +502,12 @@ async fn a_value_that_is_not_a_key_is_refused_not_replaced() {
         assert_eq!(h.raw(AWSCURRENT), value);
     }
 }
+
+#[test]
+fn only_the_setting_makes_an_8192_bit_key() {
+    let kept: Vec<usize> = [2048, 2500, 3072, 4000, 4096, 5000, 8192]
+        .into_iter()
+        .map(kept_rsa_bits)
+        .collect();
+    assert_eq!(kept, [2048, 3072, 3072, 4096, 4096, 4096, 4096]);
+}

@@ -20,7 +20,7 @@ mod secret;
 mod settings;
 pub mod token;
 
-pub use algorithm::{Algorithm, DEFAULT_ALGORITHM, MIN_RSA_BITS};
+pub use algorithm::{Algorithm, DEFAULT_ALGORITHM, MAX_KEPT_RSA_BITS, MIN_RSA_BITS, RSA_BITS};
 pub use engine::JwtEngine;
 pub use jwk::Jwk;
 pub use jwks::KeySet;
