@@ -13,7 +13,7 @@ NEO4J_SERVER := tests/neo4j-server
 NEO4J_CLASSPATH := $(NEO4J_SERVER)/target/classpath.txt
 
 .PHONY: help deps postgres java venv neo4j-server fmt-check clippy lint release test demo \
-	lambda-target package bench reliability soak watch invoke clean
+	lambda-target package bench reliability soak watch event invoke clean
 
 help:
 	@echo "make test     install what is missing, then fmt check, clippy, lint and every test"
@@ -26,7 +26,7 @@ help:
 	@echo "make reliability  run the fault suites and rewrite the README's reliability table"
 	@echo "make soak     rotate 200 PostgreSQL and 50 Neo4j secrets at once; prints the figures"
 	@echo "make watch    run the functions under cargo lambda watch (then make invoke in another shell)"
-	@echo "make invoke FN=postgres|neo4j|jwt STEP=createSecret|setSecret|testSecret|finishSecret"
+	@echo "make invoke FN=postgres|neo4j|jwt STEP=createSecret|... SECRET=<ARN> TOKEN=<AWSPENDING version> (or EVENT=<file>)"
 
 deps: postgres venv neo4j-server
 
@@ -157,13 +157,18 @@ soak: deps release
 watch: venv
 	$(LAMBDA) watch
 
+# make invoke FN=postgres STEP=setSecret SECRET=<secret ARN> TOKEN=<AWSPENDING version id>
+# sends events/$(FN)/$(STEP).json with the secret and version filled in (or EVENT=<file>,
+# with SECRET/TOKEN overriding its own) to the function under make watch. make event only
+# writes the filled-in copy, under target/events/, and prints its path.
 FN ?= postgres
 STEP ?= createSecret
+EVENT_FOR = python3 events/event.py "$(FN)" "$(STEP)" "$(SECRET)" "$(TOKEN)" "$(EVENT)"
+event:
+	@$(EVENT_FOR)
+
 invoke: venv
-	@test -f events/$(FN)/$(STEP).json || { \
-		echo "no events/$(FN)/$(STEP).json: FN is postgres, neo4j or jwt; STEP a rotation step" >&2; \
-		exit 1; }
-	$(LAMBDA) invoke rotate-$(FN) --data-file events/$(FN)/$(STEP).json
+	@event=$$($(EVENT_FOR)) && $(LAMBDA) invoke rotate-$(FN) --data-file "$$event"
 
 clean:
 	cargo clean

@@ -515,3 +515,20 @@ async fn a_pending_value_for_another_user_is_not_tried() {
         "{run:?}"
     );
 }
+
+/// Outside Lambda without credentials, the SDK's last resort (IMDS) refuses, and that is all
+/// it says: the error names what to set instead.
+#[tokio::test]
+async fn missing_credentials_are_named_rather_than_imds() {
+    let run = rotate(
+        &["status", "--secret-id", "any/secret"],
+        &[("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")],
+    )
+    .await;
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("no AWS credentials found: outside Lambda set AWS_ACCESS_KEY_ID"),
+        "{run:?}"
+    );
+}

@@ -522,3 +522,70 @@ async fn finish_secret_publishes_the_public_set_to_s3() {
     assert!(hmac_object.is_err(), "an HMAC set was published");
     assert!(function.log().contains("it is not published"));
 }
+
+// ---- the hand path of events/README.md ----
+
+/// `make event` (what `make invoke` sends) with the secret and the AWSPENDING version filled
+/// in, sent step by step to the release binary: a whole rotation, no tracked file edited.
+/// Without them it names what is missing instead of sending an event AWS would refuse.
+#[tokio::test]
+async fn the_documented_hand_path_rotates_a_secret() {
+    let sm = connect().await;
+    let (arn, user, old) = postgres_secret(&sm, "svc_by_hand").await;
+    let function = RunningFunction::start("rotate-postgres", &[("PGSSLMODE", "disable")]);
+    let make_event = |step: Step, fill: &[(&str, &str)]| {
+        let mut make = std::process::Command::new("make");
+        make.current_dir(integration_tests::workspace_root())
+            .args(["-s", "--no-print-directory", "event", "FN=postgres"])
+            .arg(format!("STEP={}", step.as_str()));
+        for (name, value) in fill {
+            make.arg(format!("{name}={value}"));
+        }
+        make.output().expect("run make")
+    };
+    let ready = std::fs::read_to_string(
+        integration_tests::workspace_root().join("events/postgres/setSecret.json"),
+    )
+    .unwrap();
+
+    let refused = make_event(Step::SetSecret, &[]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("needs SECRET=<the secret's ARN or name> and TOKEN=")
+            && said.contains("describe-secret"),
+        "{said}"
+    );
+
+    // RotateSecret started a rotation; the version labelled AWSPENDING is the token.
+    let token = sm.start_rotation(&arn).await;
+    let stages = sm.stages(&arn).await;
+    assert_eq!(
+        integration_tests::version_with_stage(&stages, AWSPENDING).as_deref(),
+        Some(token.as_str())
+    );
+    for step in Step::ALL {
+        let made = make_event(step, &[("SECRET", &arn), ("TOKEN", &token)]);
+        assert!(made.status.success(), "{made:?}");
+        let path = String::from_utf8(made.stdout).unwrap();
+        let event: Value =
+            serde_json::from_str(&std::fs::read_to_string(path.trim()).unwrap()).unwrap();
+        assert_eq!(event["Step"], step.as_str());
+        function
+            .invoke_event(&event)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", step.as_str()));
+    }
+    let new = password(&sm.value(&arn, AWSCURRENT).await.unwrap());
+    assert_ne!(new, old);
+    assert!(postgres().can_login(&user, &new).await);
+    assert!(!postgres().can_login(&user, &old).await);
+    assert_eq!(
+        std::fs::read_to_string(
+            integration_tests::workspace_root().join("events/postgres/setSecret.json")
+        )
+        .unwrap(),
+        ready,
+        "the ready event is untouched"
+    );
+}

@@ -72,7 +72,8 @@ impl TlsPolicy {
         let mode = match sslmode {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(Self::from_sslmode(s).ok_or_else(|| {
-                "\"sslmode\" must be disable, prefer, require, verify-ca or verify-full".to_owned()
+                "\"sslmode\" must be disable, allow, prefer, require, verify-ca or verify-full"
+                    .to_owned()
             })?),
             Some(_) => return Err("\"sslmode\" must be a string".into()),
         };

@@ -77,7 +77,28 @@ where
         (Some(code), None) => code.to_owned(),
         _ => DisplayErrorContext(err).to_string(),
     };
-    sanitize(&message)
+    match missing_setting(&message) {
+        // First, as a long chain of causes is cut short.
+        Some(missing) => sanitize(&format!("{missing} ({message})")),
+        None => sanitize(&message),
+    }
+}
+
+/// What the SDK's failure says is missing from the environment, in the operator's words. Run
+/// outside Lambda (by hand, against moto or a VPC endpoint), the SDK otherwise reports only
+/// that IMDS, the last place it looked for credentials, refused it.
+fn missing_setting(message: &str) -> Option<&'static str> {
+    if message.contains("loading credentials") {
+        Some(
+            "no AWS credentials found: outside Lambda set AWS_ACCESS_KEY_ID and \
+             AWS_SECRET_ACCESS_KEY (any values for moto) or AWS_PROFILE",
+        )
+    } else if message.contains("MissingSigningRegion") || message.contains("missing signing region")
+    {
+        Some("no AWS region: set AWS_REGION (any, such as us-east-1, for moto)")
+    } else {
+        None
+    }
 }
 
 #[async_trait]
@@ -180,5 +201,21 @@ impl SecretStore for AwsSecretStore {
             .await
             .map_err(|e| api_error("UpdateSecretVersionStage", e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod missing_settings {
+    use super::missing_setting;
+
+    #[test]
+    fn missing_credentials_and_region_are_named() {
+        let imds = "dispatch failure: other: an error occurred while loading credentials: \
+                    failed to load IMDS session token: service error";
+        assert!(missing_setting(imds).unwrap().contains("AWS_ACCESS_KEY_ID"));
+        let region = "dispatch failure: other: missing signing region (DispatchFailure(…))";
+        assert!(missing_setting(region).unwrap().contains("AWS_REGION"));
+        let refused = "ResourceNotFoundException: Secrets Manager can't find the secret";
+        assert_eq!(missing_setting(refused), None);
     }
 }
