@@ -168,6 +168,9 @@ event:
 	@$(EVENT_FOR)
 
 invoke: venv
+	@if [ -n "$(EVENT)" ] && [ "$(origin FN)" = file ]; then \
+		echo "make invoke: with EVENT=, name the function too: FN=postgres, neo4j or jwt" >&2; \
+		exit 2; fi
 	@event=$$($(EVENT_FOR)) && $(LAMBDA) invoke rotate-$(FN) --data-file "$$event"
 
 clean:

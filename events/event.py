@@ -72,6 +72,9 @@ def main():
         )
     out = ROOT / "target" / "events" / f"{fn or 'event'}-{event.get('Step', step)}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
+    # Readable by its owner only: an event may carry a RotationToken.
+    out.touch(mode=0o600)
+    out.chmod(0o600)
     out.write_text(json.dumps(event, indent=2) + "\n")
     print(out)
 

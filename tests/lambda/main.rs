@@ -500,7 +500,14 @@ async fn finish_secret_publishes_the_public_set_to_s3() {
             Some("public, max-age=86400".to_owned())
         )
     );
-    assert!(!set.to_string().contains("PRIVATE"));
+    for key in set["keys"].as_array().unwrap() {
+        for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
+            assert!(
+                key.get(private).is_none(),
+                "a published key has {private:?}"
+            );
+        }
+    }
 
     // The next rotation replaces it with the set that holds the new signing key.
     sm.rotate_with(&arn, &function.arn).await.unwrap();
@@ -588,4 +595,45 @@ async fn the_documented_hand_path_rotates_a_secret() {
         ready,
         "the ready event is untouched"
     );
+}
+
+/// Turning rotation on without rotating makes Secrets Manager run testSecret alone, on a
+/// temporary AWSPENDING copy of AWSCURRENT: the JWT function passes it for a key set and for
+/// a placeholder, so a schedule made without an immediate rotation does not fail.
+#[tokio::test]
+async fn the_jwt_function_passes_secrets_managers_configuration_test() {
+    let sm = connect().await;
+    let function = RunningFunction::start("rotate-jwt", &[]);
+    // A key set, made by a rotation and stored as a new secret: moto copies a secret's
+    // first value, not AWSCURRENT's, into the temporary version.
+    let made = sm.create(&unique("jwt"), r#"{"alg": "ES256"}"#).await;
+    sm.rotate_with(&made, &function.arn).await.unwrap();
+    let value = sm.value(&made, AWSCURRENT).await.unwrap().to_string();
+    let keys = sm.create(&unique("jwt"), &value).await;
+    let placeholder = sm.create(&unique("jwt"), r#"{"alg": "EdDSA"}"#).await;
+    for arn in [&keys, &placeholder] {
+        let counted = function.metric_lines().len();
+        sm.client
+            .rotate_secret()
+            .secret_id(arn)
+            .rotation_lambda_arn(&function.arn)
+            .rotation_rules(
+                aws_sdk_secretsmanager::types::RotationRulesType::builder()
+                    .automatically_after_days(30)
+                    .build(),
+            )
+            .rotate_immediately(false)
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                panic!("{}", aws_sdk_secretsmanager::error::DisplayErrorContext(&e))
+            });
+        let lines = function.metric_lines();
+        let tested: Vec<_> = lines[counted..]
+            .iter()
+            .map(|l| (l["step"].clone(), l["StepFailed"].clone()))
+            .collect();
+        assert_eq!(tested, [(json!("testSecret"), json!(0))], "{arn}");
+    }
+    assert!(function.log().contains("copy of AWSCURRENT"));
 }

@@ -296,8 +296,14 @@ fn only_the_jwt_role_may_write_the_published_sets() {
         ])
     );
     let env = &t["Resources"]["JwtFunction"]["Properties"]["Environment"]["Variables"];
-    assert_eq!(env["JWKS_BUCKET"], json!({"Ref": "JwksBucket"}));
-    assert_eq!(env["JWKS_KEY"], json!({"Ref": "JwksKey"}));
+    // Both or neither: JWKS_KEY alone (its parameter has a default) is a setting the
+    // function refuses, and every JWT step would fail.
+    for (variable, parameter) in [("JWKS_BUCKET", "JwksBucket"), ("JWKS_KEY", "JwksKey")] {
+        assert_eq!(
+            env[variable],
+            json!({"Fn::If": ["HasJwksBucket", {"Ref": parameter}, {"Ref": "AWS::NoValue"}]})
+        );
+    }
     assert_eq!(
         t["Parameters"]["JwksKey"]["Default"],
         rotate_jwt::publish::DEFAULT_JWKS_KEY

@@ -168,10 +168,13 @@ impl JwtEngine {
             }
             None => self.make_key(ctx, alg, current.as_ref().map(|c| &c.key))?,
         };
-        let next = if self.settings.publishes_next(signing.key.alg()) {
+        let next = if !self.settings.publishes_next(signing.key.alg()) {
+            None
+        } else if current.is_some() {
             Some(self.make_key(ctx, Some(signing.key.alg()), Some(&signing.key))?)
         } else {
-            None
+            // A first key and its next key alike: the placeholder's own `alg` comes first.
+            Some(self.make_key(ctx, alg, None)?)
         };
         let earlier = current.as_ref().map(|c| {
             // The key being replaced comes first, whatever order a hand-made set had.
@@ -239,11 +242,9 @@ impl JwtEngine {
         token::verify(keys, &token, now).map(|_| ())
     }
 
-    fn test_key_set(
-        &self,
-        current: &KeySecret,
-        pending: &KeySetSecret,
-    ) -> Result<(), RotationError> {
+    /// What a key set must be on its own: kids that are thumbprints, and tokens of its
+    /// signing key and of its next key that verify against its own set.
+    fn test_own_keys(pending: &KeySetSecret) -> Result<(), RotationError> {
         let failed = RotationError::TestFailed;
         if !pending.alg.is_symmetric() {
             let thumbprint = pending.key.jwk(&pending.kid).map_err(failed)?.thumbprint();
@@ -268,6 +269,16 @@ impl JwtEngine {
             Self::round_trip(&next.key, &next.kid, &pending.keys)
                 .map_err(|e| failed(format!("a token signed with the pending next key: {e}")))?;
         }
+        Ok(())
+    }
+
+    fn test_key_set(
+        &self,
+        current: &KeySecret,
+        pending: &KeySetSecret,
+    ) -> Result<(), RotationError> {
+        let failed = RotationError::TestFailed;
+        Self::test_own_keys(pending)?;
         match current {
             KeySecret::Keys(current) => {
                 if let Some(published) = &current.next
@@ -412,8 +423,23 @@ impl Engine for JwtEngine {
         versions: &Versions<'_>,
     ) -> Result<(), RotationError> {
         let pending = versions.pending;
-        let parsed = self.parse(ctx, AWSPENDING, pending)?;
         let current = versions.current(ctx).await?;
+        if *pending == current {
+            // RotateSecret without an immediate rotation: Secrets Manager tests the function
+            // on a temporary AWSPENDING copy of AWSCURRENT. There is no new key to judge, only
+            // whether the current value is one this function can rotate.
+            info!(
+                "AWSPENDING is a copy of AWSCURRENT (Secrets Manager testing the rotation configuration)"
+            );
+            return match self.parse(ctx, AWSCURRENT, &current)? {
+                KeySecret::Keys(keys) => Self::test_own_keys(&keys),
+                KeySecret::Placeholder { alg, .. } => {
+                    self.next_key_spec(ctx, alg, None).map(|_| ())
+                }
+                KeySecret::Bare(_) => Ok(()),
+            };
+        }
+        let parsed = self.parse(ctx, AWSPENDING, pending)?;
         let current_parsed = self.parse(ctx, AWSCURRENT, &current)?;
         match (&current_parsed, parsed) {
             (KeySecret::Bare(form), KeySecret::Bare(_)) => {

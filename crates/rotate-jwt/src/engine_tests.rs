@@ -442,25 +442,47 @@ async fn test_secret_refuses_a_pending_key_other_than_the_published_next_key() {
     );
 }
 
+/// A placeholder's own `alg` makes the first key and the next key both, even where the
+/// configured one could not join their set (an HMAC key among public keys).
 #[tokio::test]
 async fn a_placeholder_alg_wins_over_configuration_for_a_first_key() {
     let settings = Settings {
-        algorithm: Some(Algorithm::Rs256),
+        algorithm: Some(Algorithm::Hs256),
         ..Settings::default()
     };
     let h = Harness::new(r#"{"alg": "EdDSA"}"#, settings.clone());
     let first = h.rotate().await;
     assert_eq!(first[ALG], "EdDSA");
-    // The next key is what the next rotation would make: configuration's algorithm.
-    let next = KeySet::parse(&first[JWKS]).unwrap();
-    let next = next.find(first[NEXT_KID].as_str().unwrap()).unwrap();
-    assert_eq!(next.alg, Algorithm::Rs256);
-    let hmac = Settings {
-        algorithm: Some(Algorithm::Hs256),
-        ..Settings::default()
-    };
-    let h = Harness::new("{}", hmac);
+    let keys = KeySet::parse(&first[JWKS]).unwrap();
+    let next = keys.find(first[NEXT_KID].as_str().unwrap()).unwrap();
+    assert_eq!(next.alg, Algorithm::EdDsa);
+    let h = Harness::new("{}", settings);
     assert_eq!(h.rotate().await[ALG], "HS256");
+}
+
+/// RotateSecret without an immediate rotation makes Secrets Manager run testSecret on a
+/// temporary AWSPENDING copy of AWSCURRENT: that passes for every form the function rotates.
+#[tokio::test]
+async fn test_secret_passes_secrets_managers_configuration_test() {
+    let keys = Harness::new(r#"{"alg": "ES256"}"#, Settings::default())
+        .rotate()
+        .await
+        .to_string();
+    let hex = "0123456789abcdef".repeat(4);
+    for value in [keys.as_str(), r#"{"alg": "RS256"}"#, "", hex.as_str()] {
+        let h = Harness::new(value, Settings::default());
+        let token = h.rotator.store().start_rotation(NAME);
+        h.rotator
+            .store()
+            .put_pending(NAME, &token, &Secret::new(value), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            h.step(Step::TestSecret, &token).await.unwrap(),
+            Outcome::Tested,
+            "{value:.40}"
+        );
+    }
 }
 
 #[tokio::test]
