@@ -65,17 +65,7 @@ async fn rotation_that_is_off_or_has_no_function_is_named_with_the_command_that_
         integration_tests::moto().register_function_with_timeout(&unique("rotate-postgres"), 1);
     let _ = pg
         .sm()
-        .client
-        .rotate_secret()
-        .secret_id(pg.arn())
-        .rotation_lambda_arn(&function.arn)
-        .rotation_rules(
-            aws_sdk_secretsmanager::types::RotationRulesType::builder()
-                .automatically_after_days(30)
-                .build(),
-        )
-        .rotate_immediately(false)
-        .send()
+        .schedule_without_rotating(pg.arn(), &function.arn)
         .await;
     integration_tests::moto().delete_function(&function.arn);
     let run = rotate(&["status", "--secret-id", pg.arn()], &[])

@@ -76,26 +76,41 @@ impl SecretsManager {
     /// As [`Self::start_rotation`], naming `function_arn` as the rotation function (one that
     /// nothing serves, such as [`crate::Moto::configured_function`]'s).
     pub async fn start_rotation_with(&self, secret_id: &str, function_arn: &str) -> String {
-        let out = self
-            .client
-            .rotate_secret()
-            .secret_id(secret_id)
-            .rotation_lambda_arn(function_arn)
-            .rotation_rules(
-                RotationRulesType::builder()
-                    .automatically_after_days(30)
-                    .build(),
-            )
-            .send()
+        self.rotate_secret(secret_id, function_arn, None)
             .await
-            .unwrap();
-        out.version_id().unwrap().to_owned()
+            .unwrap()
     }
 
     /// RotateSecret with `function_arn` as the rotation function, rotating at once: the service
     /// itself invokes the four steps. The error names the failed step (see tests/moto/serve.py).
     /// On success AWSPENDING is then removed, as the service does and moto does not.
     pub async fn rotate_with(&self, secret_id: &str, function_arn: &str) -> Result<(), String> {
+        let version = self
+            .rotate_secret(secret_id, function_arn, Some(true))
+            .await?;
+        self.complete_rotation(secret_id, &version).await;
+        Ok(())
+    }
+
+    /// RotateSecret with `function_arn` and a 30-day schedule, not rotating at once: Secrets
+    /// Manager then only runs testSecret, on a temporary AWSPENDING copy of the value.
+    pub async fn schedule_without_rotating(
+        &self,
+        secret_id: &str,
+        function_arn: &str,
+    ) -> Result<(), String> {
+        self.rotate_secret(secret_id, function_arn, Some(false))
+            .await
+            .map(|_| ())
+    }
+
+    /// RotateSecret on a 30-day schedule, with RotateImmediately as given; the new version's id.
+    async fn rotate_secret(
+        &self,
+        secret_id: &str,
+        function_arn: &str,
+        immediately: Option<bool>,
+    ) -> Result<String, String> {
         let out = self
             .client
             .rotate_secret()
@@ -106,13 +121,11 @@ impl SecretsManager {
                     .automatically_after_days(30)
                     .build(),
             )
-            .rotate_immediately(true)
+            .set_rotate_immediately(immediately)
             .send()
             .await
             .map_err(|e| aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string())?;
-        self.complete_rotation(secret_id, out.version_id().unwrap())
-            .await;
-        Ok(())
+        Ok(out.version_id().unwrap_or_default().to_owned())
     }
 
     /// What the service does after finishSecret succeeds: AWSPENDING leaves the new version.

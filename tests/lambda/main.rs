@@ -613,21 +613,9 @@ async fn the_jwt_function_passes_secrets_managers_configuration_test() {
     let placeholder = sm.create(&unique("jwt"), r#"{"alg": "EdDSA"}"#).await;
     for arn in [&keys, &placeholder] {
         let counted = function.metric_lines().len();
-        sm.client
-            .rotate_secret()
-            .secret_id(arn)
-            .rotation_lambda_arn(&function.arn)
-            .rotation_rules(
-                aws_sdk_secretsmanager::types::RotationRulesType::builder()
-                    .automatically_after_days(30)
-                    .build(),
-            )
-            .rotate_immediately(false)
-            .send()
+        sm.schedule_without_rotating(arn, &function.arn)
             .await
-            .unwrap_or_else(|e| {
-                panic!("{}", aws_sdk_secretsmanager::error::DisplayErrorContext(&e))
-            });
+            .unwrap_or_else(|e| panic!("{e}"));
         let lines = function.metric_lines();
         let tested: Vec<_> = lines[counted..]
             .iter()
